@@ -1,0 +1,138 @@
+"""Loaders for the category tree and products, each keyed by what it batches.
+
+Product loaders take the viewer from the request context and go through
+`Product.objects.visible_to`, so a loader never reveals a product the viewer may not see.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Avg, Count, F, Window
+from django.db.models.functions import RowNumber
+
+from dataloaders.loader import Loader
+from products.models import Category, Favorite, Product, ProductImage, Review
+
+
+class CategoryByIdLoader(Loader):
+    def batch_load(self, keys):
+        categories = Category.objects.in_bulk(keys)
+        return [categories.get(key) for key in keys]
+
+
+class CategoryChildrenLoader(Loader):
+    """Parent category id → its children, by name."""
+
+    def batch_load(self, keys):
+        children = defaultdict(list)
+        for category in Category.objects.filter(parent_id__in=keys):
+            children[category.parent_id].append(category)
+        return [children[key] for key in keys]
+
+
+class ProductByIdLoader(Loader):
+    """Product id → the product if the viewer may see it, else None."""
+
+    def batch_load(self, keys):
+        products = Product.objects.visible_to(self.context.user).in_bulk(keys)
+        return [products.get(key) for key in keys]
+
+
+class ProductImagesLoader(Loader):
+    """Product id → its images, primary first."""
+
+    def batch_load(self, keys):
+        images = defaultdict(list)
+        for image in ProductImage.objects.filter(product_id__in=keys):
+            images[image.product_id].append(image)
+        return [images[key] for key in keys]
+
+
+class ReviewStatsLoader(Loader):
+    """Product id → (average rating or None, review count), aggregated for these ids only."""
+
+    def batch_load(self, keys):
+        rows = (
+            Review.objects.filter(product_id__in=keys)
+            .values("product_id")
+            .annotate(average=Avg("rating"), count=Count("id"))
+            .order_by()
+        )
+        stats = {row["product_id"]: (row["average"], row["count"]) for row in rows}
+        return [stats.get(key, (None, 0)) for key in keys]
+
+
+class ReviewPageLoader(Loader):
+    """(product id, start, end) → that product's reviews at offsets [start, end), newest first.
+
+    One query per distinct window for every product of the level: ROW_NUMBER() partitioned by
+    product (REFERENCE.md §8).
+    """
+
+    def batch_load(self, keys):
+        ids_by_window = defaultdict(set)
+        for product_id, start, end in keys:
+            ids_by_window[start, end].add(product_id)
+        pages = {}
+        for (start, end), product_ids in ids_by_window.items():
+            rows = defaultdict(list)
+            if end > start:
+                numbered = Review.objects.filter(product_id__in=product_ids).annotate(
+                    position=Window(
+                        RowNumber(),
+                        partition_by=[F("product_id")],
+                        order_by=[F("created_at").desc(), F("id").desc()],
+                    )
+                )
+                for review in numbered.filter(position__gt=start, position__lte=end).order_by(
+                    "product_id", "position"
+                ):
+                    rows[review.product_id].append(review)
+            for product_id in product_ids:
+                pages[product_id, start, end] = rows[product_id]
+        return [pages[key] for key in keys]
+
+
+class FavoritedLoader(Loader):
+    """Product id → whether the viewer has favorited it."""
+
+    def batch_load(self, keys):
+        user = self.context.user
+        if not user.is_authenticated:
+            return [False] * len(keys)
+        favorited = set(
+            Favorite.objects.filter(user=user, product_id__in=keys).values_list(
+                "product_id", flat=True
+            )
+        )
+        return [key in favorited for key in keys]
+
+
+class RelatedProductsLoader(Loader):
+    """(product id, category id, first) → up to `first` visible products of that category."""
+
+    def batch_load(self, keys):
+        limit_by_category = defaultdict(int)
+        for _, category_id, first in keys:
+            # One extra per category, since each product drops itself from the list.
+            limit_by_category[category_id] = max(limit_by_category[category_id], first + 1)
+        candidates = defaultdict(list)
+        numbered = (
+            Product.objects.visible_to(self.context.user)
+            .filter(category_id__in=limit_by_category)
+            .annotate(
+                position=Window(
+                    RowNumber(),
+                    partition_by=[F("category_id")],
+                    order_by=[F("popularity_score").desc(), F("id").desc()],
+                )
+            )
+            .filter(position__lte=max(limit_by_category.values()))
+            .order_by("category_id", "position")
+        )
+        for product in numbered:
+            candidates[product.category_id].append(product)
+        return [
+            [p for p in candidates[category_id] if p.pk != product_id][:first]
+            for product_id, category_id, first in keys
+        ]

@@ -1,0 +1,135 @@
+"""Per-request registry of DataLoader instances.
+
+Loaders cache results, so they must live exactly as long as one request: the
+registry is stored on the GraphQL context (``context.loaders``; the Django
+``HttpRequest`` under ``GraphQLView``) and creates each loader class lazily, at
+most once. It also remembers which loaders have queued keys, so the execution
+context can dispatch them level by level without any global state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from graphql import GraphQLResolveInfo
+from promise.dataloader import dispatch_queue
+
+if TYPE_CHECKING:
+    from .loader import Loader
+
+__all__ = [
+    "REGISTRY_ATTRIBUTE",
+    "LoaderRegistry",
+    "find_registry",
+    "get_loader",
+    "get_registry",
+]
+
+REGISTRY_ATTRIBUTE = "loaders"
+"""Attribute (or key, for dict contexts) holding the registry on the context."""
+
+LoaderT = TypeVar("LoaderT", bound="Loader")
+
+
+class LoaderRegistry:
+    """The loaders of one request, plus the set of those with queued keys."""
+
+    def __init__(self, context: Any = None) -> None:
+        self.context = context
+        self._loaders: dict[str, Loader] = {}
+        # Insertion-ordered set: dispatch order is deterministic.
+        self._pending: dict[Loader, None] = {}
+
+    def get(self, loader_class: type[LoaderT]) -> LoaderT:
+        """Return this request's instance of ``loader_class``, creating it once."""
+        key = loader_class.context_key
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = loader_class(self.context, registry=self)
+            self._loaders[key] = loader
+        elif type(loader) is not loader_class:
+            raise TypeError(
+                f"context_key {key!r} of {loader_class.__name__} is already used by "
+                f"{type(loader).__name__}; give one of them another context_key."
+            )
+        return loader  # type: ignore[return-value]
+
+    def mark_pending(self, loader: Loader) -> None:
+        """Record that ``loader`` has keys waiting to be dispatched."""
+        self._pending[loader] = None
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether any loader has keys waiting to be dispatched."""
+        return any(loader._queue for loader in self._pending)
+
+    def dispatch_pending(self) -> bool:
+        """Dispatch every queue that is pending now; return whether any was.
+
+        Resolving a batch runs the ``.then`` callbacks of the waiting fields
+        synchronously, which resolves the next level of the query and queues its
+        keys. Those keys go to the next call (one batch per level), except when
+        they land on a loader that is later in this round: they simply ride along
+        in its batch, which only means fewer queries.
+        """
+        pending = list(self._pending)
+        self._pending.clear()
+        dispatched = False
+        for loader in pending:
+            if loader._queue:
+                dispatch_queue(loader)
+                dispatched = True
+        return dispatched
+
+
+def find_registry(context: Any) -> LoaderRegistry | None:
+    """Return the registry stored on ``context``, or None if there is none yet."""
+    if context is None:
+        return None
+    if isinstance(context, MutableMapping):
+        registry = context.get(REGISTRY_ATTRIBUTE)
+    else:
+        registry = getattr(context, REGISTRY_ATTRIBUTE, None)
+    if registry is not None and not isinstance(registry, LoaderRegistry):
+        raise TypeError(
+            f"context.{REGISTRY_ATTRIBUTE} is {type(registry).__name__}, "
+            "expected a LoaderRegistry."
+        )
+    return registry
+
+
+def get_registry(context: Any) -> LoaderRegistry:
+    """Return the registry stored on ``context``, attaching a new one if needed."""
+    registry = find_registry(context)
+    if registry is not None:
+        return registry
+    if context is None:
+        raise TypeError(
+            "DataLoaders need a per-request context object "
+            "(pass context_value to execute); got None."
+        )
+    registry = LoaderRegistry(context)
+    try:
+        if isinstance(context, MutableMapping):
+            context[REGISTRY_ATTRIBUTE] = registry
+        else:
+            setattr(context, REGISTRY_ATTRIBUTE, registry)
+    except (AttributeError, TypeError) as error:
+        raise TypeError(
+            f"Cannot attach a LoaderRegistry to context of type {type(context).__name__}."
+        ) from error
+    return registry
+
+
+def get_loader(info_or_context: Any, loader_class: type[LoaderT]) -> LoaderT:
+    """Return the request's ``loader_class`` instance.
+
+    Accepts the resolver's ``info`` or the context itself::
+
+        def resolve_category(product, info):
+            return get_loader(info, ProductCategoryLoader).load(product.category_id)
+    """
+    if isinstance(info_or_context, GraphQLResolveInfo):
+        info_or_context = info_or_context.context
+    return get_registry(info_or_context).get(loader_class)

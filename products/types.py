@@ -1,0 +1,193 @@
+"""GraphQL types of the catalog. Relations and aggregates resolve through DataLoaders."""
+from __future__ import annotations
+
+import graphene
+from graphene_django import DjangoObjectType
+
+from dataloaders.accounts import UserByIdLoader
+from dataloaders.catalog import (
+    CategoryByIdLoader,
+    CategoryChildrenLoader,
+    FavoritedLoader,
+    ProductByIdLoader,
+    ProductImagesLoader,
+    RelatedProductsLoader,
+    ReviewPageLoader,
+    ReviewStatsLoader,
+)
+from dataloaders.registry import get_loader
+from products.filters import ProductFilter
+from products.models import Category, Product, ProductImage, Review
+from schema.node import Node
+from schema.pagination import (
+    BoundedFilterConnectionField,
+    CountableConnection,
+    connection_from_slice,
+    slice_bounds,
+    validate_page_args,
+)
+
+
+def load_optional(info, loader_class, key):
+    return None if key is None else get_loader(info, loader_class).load(key)
+
+
+class ProductImageType(DjangoObjectType):
+    url = graphene.String(required=True)
+
+    class Meta:
+        model = ProductImage
+        name = "ProductImage"
+        interfaces = (Node,)
+        fields = ("id", "alt_text", "is_primary", "position")
+
+    def resolve_url(self, info) -> str:
+        return self.image.url
+
+
+class ReviewType(DjangoObjectType):
+    class Meta:
+        model = Review
+        name = "Review"
+        interfaces = (Node,)
+        fields = ("id", "rating", "title", "body", "created_at", "author", "product")
+        connection_class = CountableConnection
+
+    def resolve_author(self, info):
+        return get_loader(info, UserByIdLoader).load(self.author_id)
+
+    def resolve_product(self, info):
+        return get_loader(info, ProductByIdLoader).load(self.product_id)
+
+    @classmethod
+    def get_node(cls, info, id):
+        review = Review.objects.visible_to(info.context.user).filter(pk=id).first()
+        return review
+
+
+class CategoryType(DjangoObjectType):
+    children = graphene.List(graphene.NonNull(lambda: CategoryType), required=True)
+    ancestors = graphene.List(
+        graphene.NonNull(lambda: CategoryType),
+        required=True,
+        description="From the root down to this category's parent.",
+    )
+    products = BoundedFilterConnectionField(
+        lambda: ProductType,
+        filterset_class=ProductFilter,
+        description="Visible products of this category and its descendants.",
+    )
+
+    class Meta:
+        model = Category
+        name = "Category"
+        interfaces = (Node,)
+        fields = ("id", "name", "slug", "parent")
+        connection_class = CountableConnection
+
+    @classmethod
+    def get_node(cls, info, id):
+        return get_loader(info, CategoryByIdLoader).load(id)
+
+    def resolve_parent(self, info):
+        return load_optional(info, CategoryByIdLoader, self.parent_id)
+
+    def resolve_children(self, info):
+        return get_loader(info, CategoryChildrenLoader).load(self.pk)
+
+    def resolve_ancestors(self, info):
+        """Walk up one tree level per loader round, so a page of categories batches."""
+        loader = get_loader(info, CategoryByIdLoader)
+
+        def climb(category, path):
+            if category is None or category.parent_id is None:
+                return list(reversed(path))
+            return loader.load(category.parent_id).then(
+                lambda parent: climb(parent, [*path, parent])
+            )
+
+        return climb(self, [])
+
+    def resolve_products(self, info, **kwargs):
+        return Product.objects.filter(category_id__in=Category.objects.descendant_ids(self.pk))
+
+
+class ProductType(DjangoObjectType):
+    is_available = graphene.Boolean(required=True, description="Published and in stock.")
+    avg_rating = graphene.Float(description="Average review rating; null without reviews.")
+    review_count = graphene.Int(required=True)
+    is_favorited = graphene.Boolean(required=True, description="Whether the viewer favorited it.")
+    images = graphene.List(graphene.NonNull(ProductImageType), required=True)
+    # A plain Field: graphene's ConnectionField would turn our Promise into a coroutine.
+    reviews = graphene.Field(
+        graphene.NonNull(ReviewType._meta.connection),
+        first=graphene.Int(),
+        after=graphene.String(),
+        last=graphene.Int(),
+        before=graphene.String(),
+        description="Newest first.",
+    )
+    related_products = graphene.List(
+        graphene.NonNull(lambda: ProductType),
+        required=True,
+        first=graphene.Int(default_value=5),
+        description="Other visible products of the same category, most popular first.",
+    )
+
+    class Meta:
+        model = Product
+        name = "Product"
+        interfaces = (Node,)
+        fields = (
+            "id", "name", "slug", "description", "price", "stock", "is_published",
+            "popularity_score", "category", "created_by", "created_at", "updated_at",
+        )
+        filterset_class = ProductFilter
+        connection_class = CountableConnection
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return queryset.visible_to(info.context.user)
+
+    @classmethod
+    def get_node(cls, info, id):
+        return get_loader(info, ProductByIdLoader).load(id)
+
+    def resolve_category(self, info):
+        return get_loader(info, CategoryByIdLoader).load(self.category_id)
+
+    def resolve_created_by(self, info):
+        return load_optional(info, UserByIdLoader, self.created_by_id)
+
+    def resolve_is_available(self, info) -> bool:
+        return self.is_available
+
+    def resolve_avg_rating(self, info):
+        return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[0])
+
+    def resolve_review_count(self, info):
+        return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
+
+    def resolve_is_favorited(self, info):
+        return get_loader(info, FavoritedLoader).load(self.pk)
+
+    def resolve_images(self, info):
+        return get_loader(info, ProductImagesLoader).load(self.pk)
+
+    def resolve_reviews(self, info, **args):
+        validate_page_args(args)
+        connection_type = ReviewType._meta.connection
+        pages = get_loader(info, ReviewPageLoader)
+
+        def page(stats):
+            total = stats[1]
+            start, end = slice_bounds(args, total)
+            return pages.load((self.pk, start, end)).then(
+                lambda rows: connection_from_slice(connection_type, rows, start, total, args)
+            )
+
+        return get_loader(info, ReviewStatsLoader).load(self.pk).then(page)
+
+    def resolve_related_products(self, info, first: int):
+        validate_page_args({"first": first})
+        return get_loader(info, RelatedProductsLoader).load((self.pk, self.category_id, first))

@@ -1,0 +1,136 @@
+"""GraphQL errors a client can cause, and the one formatter every error leaves through.
+
+Every error carries a stable `extensions.code`. Anything we did not raise on purpose is
+reported as `INTERNAL` with a generic message: tracebacks and internals never reach clients.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from graphql import GraphQLError, GraphQLSyntaxError
+
+logger = logging.getLogger("vitrine.errors")
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+NOT_FOUND = "NOT_FOUND"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+INTERNAL = "INTERNAL"
+BAD_REQUEST = "BAD_REQUEST"
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
+class CodedError(GraphQLError):
+    """A GraphQL error whose `extensions.code` is fixed by its class."""
+
+    code = INTERNAL
+
+    def __init__(self, message: str, *, field: str | None = None, **extensions: Any) -> None:
+        extensions = {"code": self.code, **extensions}
+        if field is not None:
+            extensions["field"] = field
+        super().__init__(message, extensions=extensions)
+
+
+class BadUserInput(CodedError):
+    code = BAD_USER_INPUT
+
+
+class NotFound(CodedError):
+    code = NOT_FOUND
+
+
+class Unauthenticated(CodedError):
+    code = UNAUTHENTICATED
+
+
+class Forbidden(CodedError):
+    code = FORBIDDEN
+
+
+def phase_error(error: GraphQLError, code: str) -> GraphQLError:
+    """Tag an error raised before execution (parse, validation, variables) with its code."""
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+def format_error(error: Exception) -> dict[str, Any]:
+    """Serialize any error for the response; the single exit for errors."""
+    if not isinstance(error, GraphQLError):
+        # Raised outside GraphQL execution (HTTP method, body parsing).
+        return {"message": str(error), "extensions": {"code": BAD_REQUEST}}
+    if isinstance(error, GraphQLSyntaxError):
+        error = phase_error(error, GRAPHQL_PARSE_FAILED)
+    elif not (error.extensions or {}).get("code"):
+        error = _with_code_from_cause(error)
+    return error.formatted
+
+
+def _with_code_from_cause(error: GraphQLError) -> GraphQLError:
+    cause = error.original_error
+    if cause is None:
+        # graphql-core's own errors without a cause are validation errors.
+        return phase_error(error, GRAPHQL_VALIDATION_FAILED)
+    if isinstance(cause, GraphQLError) and (cause.extensions or {}).get("code"):
+        error.extensions = cause.extensions
+        return error
+    if isinstance(cause, ValidationError):
+        return _copy(error, _validation_message(cause), BAD_USER_INPUT, _validation_field(cause))
+    if isinstance(cause, ObjectDoesNotExist):
+        return _copy(error, "Not found.", NOT_FOUND)
+    if isinstance(cause, PermissionDenied):
+        return _copy(error, "You do not have permission to do this.", FORBIDDEN)
+    logger.error("Unhandled error in %s", error.path, exc_info=cause)
+    return _copy(error, "Internal server error.", INTERNAL)
+
+
+def _copy(error: GraphQLError, message: str, code: str, field: str | None = None) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": code}
+    if field:
+        extensions["field"] = field
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+def _validation_details(cause: ValidationError) -> list[tuple[str | None, str]]:
+    if hasattr(cause, "error_dict"):
+        return [
+            (field, message)
+            for field, errors in cause.message_dict.items()
+            for message in errors
+        ]
+    messages = cause.messages
+    # django-filter's invalid filterset arrives as a JSON string of its form errors.
+    if len(messages) == 1:
+        try:
+            form_errors = json.loads(messages[0])
+        except ValueError:
+            form_errors = None
+        if isinstance(form_errors, dict):
+            return [
+                (field, error["message"])
+                for field, errors in form_errors.items()
+                for error in errors
+            ]
+    return [(None, message) for message in messages]
+
+
+def _validation_field(cause: ValidationError) -> str | None:
+    from graphene.utils.str_converters import to_camel_case
+
+    field = _validation_details(cause)[0][0]
+    return to_camel_case(field) if field and field != "__all__" else None
+
+
+def _validation_message(cause: ValidationError) -> str:
+    return " ".join(message for _, message in _validation_details(cause))

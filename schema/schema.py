@@ -1,0 +1,31 @@
+"""The one Vitrine schema, composed from each app's GraphQL modules.
+
+Adding an app to the API means adding its modules to the lists below.
+"""
+import graphene
+from django.utils.module_loading import import_string
+
+from schema.node import Node
+
+QUERIES = [
+    "accounts.queries.Query",
+    "products.queries.Query",
+    "orders.queries.Query",
+]
+MUTATIONS: list[str] = []
+SUBSCRIPTIONS: list[str] = []
+
+
+def compose(name: str, dotted_paths: list[str], **fields) -> type[graphene.ObjectType] | None:
+    """One root type inheriting every app's fields for that operation."""
+    if not dotted_paths and not fields:
+        return None
+    bases = tuple(import_string(path) for path in dotted_paths)
+    return type(name, (*bases, graphene.ObjectType), fields)
+
+
+schema = graphene.Schema(
+    query=compose("Query", QUERIES, node=Node.Field()),
+    mutation=compose("Mutation", MUTATIONS),
+    subscription=compose("Subscription", SUBSCRIPTIONS),
+)
