@@ -20,12 +20,20 @@ class CategoryByIdLoader(Loader):
         return [categories.get(key) for key in keys]
 
 
+def prime_categories(loader: CategoryByIdLoader, categories) -> None:
+    """Remember categories fetched another way, so walking the tree up costs no query."""
+    for category in categories:
+        loader.prime(category.pk, category)
+
+
 class CategoryChildrenLoader(Loader):
     """Parent category id → its children, by name."""
 
     def batch_load(self, keys):
         children = defaultdict(list)
-        for category in Category.objects.filter(parent_id__in=keys):
+        found = list(Category.objects.filter(parent_id__in=keys))
+        prime_categories(self.registry.get(CategoryByIdLoader), found)
+        for category in found:
             children[category.parent_id].append(category)
         return [children[key] for key in keys]
 

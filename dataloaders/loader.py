@@ -48,6 +48,11 @@ class Loader(DataLoader):
     ``max_batch_size`` (split big batches), ``cache`` (set ``False`` to disable
     per-request caching) and ``batch`` (set ``False`` to load every key on its own,
     immediately).
+
+    Note that promise's ``DataLoader`` subclasses ``threading.local``: queue and
+    cache are per thread, and touching the instance from another thread silently
+    re-runs ``__init__`` there (empty cache, same registry). Keep a request's
+    execution on one thread, which synchronous execution does.
     """
 
     context_key: ClassVar[str] = "Loader"

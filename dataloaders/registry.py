@@ -93,8 +93,7 @@ def find_registry(context: Any) -> LoaderRegistry | None:
         registry = getattr(context, REGISTRY_ATTRIBUTE, None)
     if registry is not None and not isinstance(registry, LoaderRegistry):
         raise TypeError(
-            f"context.{REGISTRY_ATTRIBUTE} is {type(registry).__name__}, "
-            "expected a LoaderRegistry."
+            f"context.{REGISTRY_ATTRIBUTE} is {type(registry).__name__}, expected a LoaderRegistry."
         )
     return registry
 

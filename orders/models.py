@@ -49,9 +49,11 @@ class OrderItem(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="order_item_quantity_positive"
+            ),
             models.UniqueConstraint(fields=["order", "product"], name="one_line_per_product"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id}"
+        return f"{self.quantity} x {self.product_id}"

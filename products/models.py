@@ -42,6 +42,11 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = unique_slug(Category, self.name, 140)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         """Refuse a parent that is this category or lies below it: the tree has no cycles."""
         ancestor = self.parent
@@ -49,11 +54,6 @@ class Category(models.Model):
             if self.pk is not None and ancestor.pk == self.pk:
                 raise ValidationError({"parent": "A category cannot be placed under itself."})
             ancestor = ancestor.parent
-
-    def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            self.slug = unique_slug(Category, self.name, 140)
-        super().save(*args, **kwargs)
 
 
 class Product(models.Model):
@@ -169,4 +169,4 @@ class Favorite(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} ♥ {self.product}"
+        return f"{self.user} likes {self.product}"

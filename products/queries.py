@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import graphene
 
-from dataloaders.catalog import CategoryByIdLoader, ProductByIdLoader
+from dataloaders.catalog import CategoryByIdLoader, ProductByIdLoader, prime_categories
 from dataloaders.registry import get_loader
 from products.filters import ProductFilter
 from products.models import Category, Product
@@ -52,7 +52,9 @@ class Query(graphene.ObjectType):
         return ensure_found(Category.objects.filter(slug=slug).first(), "Category")
 
     def resolve_categories(self, info):
-        return Category.objects.roots()
+        roots = list(Category.objects.roots())
+        prime_categories(get_loader(info, CategoryByIdLoader), roots)
+        return roots
 
     def resolve_popular_products(self, info, first: int):
         validate_page_args({"first": first})

@@ -65,8 +65,7 @@ class CategoryQuerySet(models.QuerySet):
         found = {category_id}
         frontier = [category_id]
         while frontier:
-            frontier = list(
-                self.filter(parent_id__in=frontier).exclude(pk__in=found).values_list("pk", flat=True)
-            )
+            children = self.filter(parent_id__in=frontier).exclude(pk__in=found)
+            frontier = list(children.values_list("pk", flat=True))
             found.update(frontier)
         return found

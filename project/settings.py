@@ -87,6 +87,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+if os.environ.get("DATABASE_TEST_NAME"):
+    # Lets several test runs share one PostgreSQL server without clashing.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
+# 32-bit keys: graphene-django's global-ID filters only understand AutoField (REFERENCE.md §9).
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -8,4 +8,5 @@ from schema.view import VitrineGraphQLView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("graphql/", VitrineGraphQLView.as_view(graphiql=True), name="graphql"),
-] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+]

@@ -72,6 +72,19 @@ def is_promise(value: Any) -> bool:
     return isinstance(value, Promise)
 
 
+def settled_value(promise: Promise) -> Any:
+    """Value of a settled Promise; raises its reason if it was rejected.
+
+    Unlike ``Promise.get()`` this never blocks: ``get()`` on a pending Promise
+    waits on a ``threading.Event`` forever, since nothing else runs our loaders.
+    """
+    if promise.is_pending:
+        raise PromiseStalledError(f"{promise!r} is still pending.")
+    if promise.is_rejected:
+        raise promise.reason
+    return promise.value
+
+
 def never_awaitable(_value: Any) -> bool:
     """``is_awaitable`` predicate: nothing is awaitable in this synchronous executor.
 
@@ -85,7 +98,7 @@ def _gather_dict(results: dict[str, Any]) -> Promise:
     """Promise of ``results`` with every Promise value replaced by its value."""
     keys = list(results)
     return Promise.all(list(results.values())).then(
-        lambda values: dict(zip(keys, values))
+        lambda values: dict(zip(keys, values, strict=True))
     )
 
 
@@ -110,9 +123,7 @@ class PromiseExecutionContext(ExecutionContext):
 
     # -- Driving the dispatch loop -------------------------------------------
 
-    def execute_operation(
-        self, operation: OperationDefinitionNode, root_value: Any
-    ) -> Any:
+    def execute_operation(self, operation: OperationDefinitionNode, root_value: Any) -> Any:
         """Execute the operation and wait for its data, so ``execute`` gets a dict.
 
         A rejection here is a located ``GraphQLError`` that propagated through
@@ -131,9 +142,7 @@ class PromiseExecutionContext(ExecutionContext):
             return value
         while value.is_pending:
             self.dispatch_loaders()
-        if value.is_rejected:
-            raise value.reason
-        return value.value
+        return settled_value(value)
 
     def dispatch_loaders(self) -> None:
         """Dispatch one level of pending loader queues, or fail if there are none."""
@@ -257,13 +266,12 @@ class PromiseExecutionContext(ExecutionContext):
     ) -> None:
         """Locate ``raw_error`` on the field and let ``handle_field_error`` decide.
 
-        Returns None (the field's value) or raises for non-null types; inside a
+        Returns (None is the field's value) or raises for non-null types; inside a
         ``.catch`` callback, raising rejects the parent's Promise, which is how
         null propagation works across Promises.
         """
         error = located_error(raw_error, field_nodes, path.as_list())
         self.handle_field_error(error, return_type, path)
-        return None
 
     # -- Completing values ---------------------------------------------------
 
@@ -282,11 +290,14 @@ class PromiseExecutionContext(ExecutionContext):
         calls back into our list/abstract/object overrides.
         """
         if is_promise(result):
-            return result.then(
-                lambda resolved: self.complete_value(
-                    return_type, field_nodes, info, path, resolved
+            if result.is_pending:
+                return result.then(
+                    lambda resolved: self.complete_value(
+                        return_type, field_nodes, info, path, resolved
+                    )
                 )
-            )
+            # Already settled (e.g. a cache hit): skip the callback machinery.
+            result = settled_value(result)
         if is_non_null_type(return_type):
             return self.complete_non_null_value(
                 cast(GraphQLNonNull, return_type), field_nodes, info, path, result

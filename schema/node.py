@@ -47,7 +47,7 @@ class Node(relay.Node):
         graphene_type = getattr(graphene_type, "graphene_type", None)
         if graphene_type is None or cls not in graphene_type._meta.interfaces:
             raise BadUserInput("`id` is not a valid ID.", field="id")
-        if only_type is not None and graphene_type is not only_type:
+        if only_type and graphene_type is not only_type:
             raise BadUserInput(f"`id` must be the ID of a {only_type._meta.name}.", field="id")
         pk = decode_global_id(global_id, type_name)
         return Promise.resolve(graphene_type.get_node(info, pk)).then(

@@ -57,8 +57,13 @@ class Command(BaseCommand):
         parser.add_argument("--products", type=int, default=2000)
         parser.add_argument("--users", type=int, default=40)
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when products already exist."
+        )
 
     def handle(self, *args, seed: int, products: int, users: int, quiet: bool, **options):
+        if options["if_empty"] and Product.objects.exists():
+            return
         rng = random.Random(seed)
         self.quiet = quiet or options["verbosity"] == 0
         with transaction.atomic():
@@ -102,8 +107,9 @@ class Command(BaseCommand):
             if not children:
                 leaves.append(category)
                 return
-            items = children.items() if isinstance(children, dict) else ((c, None) for c in children)
-            for child_name, grandchildren in items:
+            if not isinstance(children, dict):
+                children = dict.fromkeys(children)
+            for child_name, grandchildren in children.items():
                 plant(child_name, category, grandchildren)
 
         for root, subtree in TREE.items():
@@ -112,11 +118,13 @@ class Command(BaseCommand):
 
     def seed_products(self, rng, count: int, leaves, people) -> list[Product]:
         creators = people[:5]
-        for start in self.progress(range(0, count, BATCH), "products", total=-(-count // BATCH)):
+        batches = range(0, count, BATCH)
+        for start in self.progress(batches, "product batches", total=len(batches)):
             batch = []
             for number in range(start, min(start + BATCH, count)):
                 category = rng.choice(leaves)
-                name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {category.name.rstrip('s')}"
+                kind = category.name.rstrip("s")
+                name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {kind}"
                 batch.append(Product(
                     name=name,
                     slug=f"{slugify(name)}-{number + 1}",

@@ -1,0 +1,121 @@
+"""SQL per request is constant: loaders batch every relation and aggregate per level."""
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from graphql_relay import to_global_id
+
+from products.models import Category, Favorite, Product
+from tests.conftest import GraphQLClient
+
+CATALOG_PAGE = """
+query Page($first: Int!) {
+  products(first: $first) { edges { node {
+    name slug price isAvailable avgRating reviewCount
+    category { name slug }
+    images { url altText }
+    reviews(first: 5) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { rating title author { username } } } }
+  } } }
+}
+"""
+
+
+def count_queries(client: GraphQLClient, query: str, variables=None) -> tuple[int, dict]:
+    with CaptureQueriesContext(connection) as captured:
+        data = client.data(query, variables)
+    return len(captured), data
+
+
+@pytest.fixture
+def seeded(db):
+    call_command("seed_catalog", seed=3, products=150, users=12, quiet=True)
+
+
+def test_catalog_page_costs_the_same_six_queries_at_10_and_100_products(seeded):
+    client = GraphQLClient()
+    small, small_data = count_queries(client, CATALOG_PAGE, {"first": 10})
+    large, large_data = count_queries(GraphQLClient(), CATALOG_PAGE, {"first": 100})
+    assert len(small_data["products"]["edges"]) == 10
+    assert len(large_data["products"]["edges"]) == 100
+    # page, categories, images, review stats, reviews window, authors
+    assert small == large == 6
+
+
+def test_nested_review_pages_are_per_product(seeded):
+    data = GraphQLClient().data(CATALOG_PAGE, {"first": 100})
+    for edge in data["products"]["edges"]:
+        reviews = edge["node"]["reviews"]
+        assert reviews["totalCount"] == edge["node"]["reviewCount"]
+        assert len(reviews["edges"]) == min(5, reviews["totalCount"])
+        assert reviews["pageInfo"]["hasNextPage"] == (reviews["totalCount"] > 5)
+
+
+def test_category_tree_costs_one_query_per_level(seeded):
+    query = "{ categories { name parent { name } children { name ancestors { name }"
+    query += " children { name ancestors { name } } } } }"
+    queries, data = count_queries(GraphQLClient(), query)
+    assert data["categories"]
+    # roots, children, grandchildren; every parent/ancestor comes from the loaders' cache.
+    assert queries == 3
+
+
+def test_nested_node_lookups_batch_per_level(catalog):
+    ids = [to_global_id("Product", product.pk) for product in Product.objects.filter(
+        is_published=True)]
+    fields = " ".join(
+        f'p{n}: node(id: "{global_id}") {{ ... on Product {{ name category {{ name }} }} }}'
+        for n, global_id in enumerate(ids)
+    )
+    queries, data = count_queries(GraphQLClient(), "{ %s }" % fields)
+    assert all(data[f"p{n}"]["name"] for n in range(len(ids)))
+    assert queries == 2  # the products, then their categories
+
+
+def test_sibling_fields_loading_the_same_key_share_one_query(catalog):
+    product_id = to_global_id("Product", catalog["products"]["cans"].pk)
+    query = """query ($id: ID!) {
+      a: product(id: $id) { avgRating category { name } }
+      b: product(id: $id) { reviewCount category { slug } }
+    }"""
+    queries, data = count_queries(GraphQLClient(), query, {"id": product_id})
+    assert data["a"]["avgRating"] == 4.5 and data["b"]["reviewCount"] == 2
+    assert queries == 3  # product, review stats, category: each loaded once
+
+
+def test_favorites_are_loaded_per_viewer_and_never_leak(catalog, users):
+    cans = catalog["products"]["cans"]
+    Favorite.objects.create(user=users["other"], product=cans)
+    query = '{ product(slug: "%s") { isFavorited } }' % cans.slug
+    assert GraphQLClient(users["other"]).data(query)["product"]["isFavorited"] is True
+    assert GraphQLClient(users["creator"]).data(query)["product"]["isFavorited"] is False
+    assert GraphQLClient().data(query)["product"]["isFavorited"] is False
+
+
+def test_loader_cache_lives_for_one_request(catalog, users):
+    """A change between two requests on the same client is seen by the second."""
+    client = GraphQLClient(users["creator"])
+    query = '{ node(id: "%s") { ... on Product { name } } }' % to_global_id(
+        "Product", catalog["products"]["draft"].pk)
+    assert client.data(query)["node"]["name"] == "Secret Prototype"
+    Product.objects.filter(pk=catalog["products"]["draft"].pk).update(name="Renamed")
+    assert client.data(query)["node"]["name"] == "Renamed"
+
+
+def test_drafts_loaded_for_their_creator_do_not_reach_another_viewer(catalog, users):
+    draft_id = to_global_id("Product", catalog["products"]["draft"].pk)
+    query = '{ node(id: "%s") { ... on Product { name } } }' % draft_id
+    assert GraphQLClient(users["creator"]).data(query)["node"]["name"] == "Secret Prototype"
+    result = GraphQLClient(users["other"]).execute(query)
+    assert result["data"]["node"] is None
+    assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_category_descendants_filter_is_one_query_per_tree_level(catalog):
+    electronics = catalog["categories"]["electronics"]
+    with CaptureQueriesContext(connection) as captured:
+        ids = Category.objects.descendant_ids(electronics.pk)
+    assert ids == {c.pk for c in catalog["categories"].values() if c.slug != "books"}
+    assert len(captured) == 3
