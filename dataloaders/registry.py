@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.conf import settings
 from graphql import GraphQLResolveInfo
 from promise.dataloader import dispatch_queue
 
@@ -47,6 +48,10 @@ class LoaderRegistry:
         loader = self._loaders.get(key)
         if loader is None:
             loader = loader_class(self.context, registry=self)
+            if not settings.DATALOADER_BATCHING:
+                # The N+1 baseline the benchmark compares against: every load runs its
+                # own query and nothing is cached.
+                loader.batch = loader.cache = False
             self._loaders[key] = loader
         elif type(loader) is not loader_class:
             raise TypeError(

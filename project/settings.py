@@ -160,6 +160,9 @@ GRAPHQL_JWT = {
     "JWT_ALGORITHM": "HS256",
 }
 
+# Off only to measure the N+1 baseline (bench/): every loader call then runs its own query.
+DATALOADER_BATCHING = env_bool("DATALOADER_BATCHING", True)
+
 # Connection arguments are bounded like GitHub's public API (REFERENCE.md §6).
 GRAPHQL_MAX_PAGE_SIZE = 100
 
