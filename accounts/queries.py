@@ -1,11 +1,24 @@
 import graphene
 
-from accounts.types import UserType
+from accounts.models import ApiKey
+from accounts.types import ApiKeyType, UserType
+from schema.errors import Unauthenticated
 
 
 class Query(graphene.ObjectType):
     me = graphene.Field(UserType, description="The signed-in user; null when anonymous.")
+    my_api_keys = graphene.List(
+        graphene.NonNull(ApiKeyType),
+        required=True,
+        description="The viewer's API keys, newest first (prefix only, never the secret).",
+    )
 
     def resolve_me(self, info):
         user = info.context.user
         return user if user.is_authenticated else None
+
+    def resolve_my_api_keys(self, info):
+        user = info.context.user
+        if not user.is_authenticated:
+            raise Unauthenticated("Sign in to see your API keys.")
+        return ApiKey.objects.filter(owner=user)

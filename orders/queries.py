@@ -1,15 +1,37 @@
 import graphene
-from graphene_django import DjangoConnectionField
+from graphene_django.registry import get_global_registry
 
+from orders import services
 from orders.models import Order
 from orders.types import OrderType
+from products.models import Product
 from schema.errors import Unauthenticated
+from schema.pagination import BoundedConnectionField, validate_page_args
+
+
+def _product_type():
+    # The catalog's GraphQL type, found through graphene-django's registry rather than by
+    # importing another app's GraphQL module.
+    return get_global_registry().get_type_for_model(Product)
 
 
 class Query(graphene.ObjectType):
-    my_orders = DjangoConnectionField(OrderType, description="The viewer's orders, newest first.")
+    my_orders = BoundedConnectionField(OrderType, description="The viewer's orders, newest first.")
+    recommendations = graphene.List(
+        graphene.NonNull(_product_type),
+        required=True,
+        first=graphene.Int(default_value=10),
+        description=(
+            "Products from categories the viewer ordered from that they have not bought, "
+            "best rated first. Empty for anonymous viewers."
+        ),
+    )
 
     def resolve_my_orders(self, info, **kwargs):
         if not info.context.user.is_authenticated:
             raise Unauthenticated("Sign in to see your orders.")
         return Order.objects.filter(user=info.context.user)
+
+    def resolve_recommendations(self, info, first):
+        validate_page_args({"first": first})
+        return services.recommendations(info.context.user, first)

@@ -32,12 +32,8 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_search", help_text="Words in the name, description or category name."
     )
     order_by = ProductOrdering(
-        fields=(
-            ("price", "price"),
-            ("created_at", "createdAt"),
-            ("popularity_score", "popularityScore"),
-            ("name", "name"),
-        ),
+        # graphene-django turns the client's camelCase value into snake_case first.
+        fields=("price", "created_at", "popularity_score", "name"),
         help_text="price, createdAt, popularityScore or name; prefix with - for descending.",
     )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import graphene
 from graphene_django import DjangoObjectType
+from graphene_django.utils import bypass_get_queryset
 
 from dataloaders.accounts import UserByIdLoader
 from dataloaders.catalog import (
@@ -41,6 +42,11 @@ class ProductImageType(DjangoObjectType):
         interfaces = (Node,)
         fields = ("id", "alt_text", "is_primary", "position")
 
+    @classmethod
+    def get_node(cls, info, id):
+        visible = Product.objects.visible_to(info.context.user)
+        return ProductImage.objects.filter(pk=id, product__in=visible).first()
+
     def resolve_url(self, info) -> str:
         return self.image.url
 
@@ -56,6 +62,9 @@ class ReviewType(DjangoObjectType):
     def resolve_author(self, info):
         return get_loader(info, UserByIdLoader).load(self.author_id)
 
+    # The loader applies the visibility rule; graphene-django's own get_node detour for
+    # foreign keys would assign the loader's Promise to the model instance.
+    @bypass_get_queryset
     def resolve_product(self, info):
         return get_loader(info, ProductByIdLoader).load(self.product_id)
 

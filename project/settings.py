@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,20 +44,27 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "corsheaders",
     "django_filters",
     # Before graphene_django so our offline GraphiQL template wins.
     "schema",
     "graphene_django",
+    "graphql_jwt.refresh_token.apps.RefreshTokenConfig",
     "accounts",
     "products",
     "orders",
+    "subscriptions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CommonMiddleware, so redirects and errors carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Coded JSON 413/400 for oversized or undecodable GraphQL bodies (schema/request_guard.py).
+    "schema.request_guard.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -158,13 +166,78 @@ GRAPHQL_JWT = {
         days=int(os.environ.get("JWT_REFRESH_EXPIRATION_DAYS", "7"))
     ),
     "JWT_ALGORITHM": "HS256",
+    # Clients send `Authorization: Bearer <token>` (the library's default prefix is `JWT`).
+    "JWT_AUTH_HEADER_PREFIX": "Bearer",
+    # Rotation: refreshToken revokes the presented refresh token and issues a new one.
+    "JWT_REUSE_REFRESH_TOKENS": False,
+    # Browser clients may ask tokenAuth/refreshToken for HttpOnly cookies instead.
+    "JWT_COOKIE_NAME": "JWT",
+    "JWT_REFRESH_TOKEN_COOKIE_NAME": "JWT-refresh-token",
+    "JWT_COOKIE_SECURE": env_bool("JWT_COOKIE_SECURE", not DEBUG),
+    "JWT_COOKIE_SAMESITE": "Lax",
 }
+
+# Failed sign-ins allowed per account and per client IP within the window (Django's cache).
+AUTH_RATE_LIMIT_ACCOUNT_FAILURES = int(os.environ.get("AUTH_RATE_LIMIT_ACCOUNT_FAILURES", "5"))
+AUTH_RATE_LIMIT_IP_FAILURES = int(os.environ.get("AUTH_RATE_LIMIT_IP_FAILURES", "20"))
+AUTH_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("AUTH_RATE_LIMIT_WINDOW_SECONDS", "900"))
+
+# API keys: how often `last_used` is written at most, and uploads' limits.
+API_KEY_LAST_USED_RESOLUTION_SECONDS = int(
+    os.environ.get("API_KEY_LAST_USED_RESOLUTION_SECONDS", "60")
+)
+UPLOAD_MAX_IMAGE_BYTES = int(os.environ.get("UPLOAD_MAX_IMAGE_BYTES", str(5 * 1024 * 1024)))
+UPLOAD_MAX_IMAGES_PER_PRODUCT = int(os.environ.get("UPLOAD_MAX_IMAGES_PER_PRODUCT", "10"))
 
 # Off only to measure the N+1 baseline (bench/): every loader call then runs its own query.
 DATALOADER_BATCHING = env_bool("DATALOADER_BATCHING", True)
 
 # Connection arguments are bounded like GitHub's public API (REFERENCE.md §6).
 GRAPHQL_MAX_PAGE_SIZE = 100
+
+# -- API protection: every limit is documented in the README ("Limits"). ----------------------
+# Static query cost, checked before execution (schema/cost.py, REFERENCE.md §6).
+GRAPHQL_MAX_COST = int(os.environ.get("GRAPHQL_MAX_COST", "1000"))
+GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "10000"))
+GRAPHQL_COST_DEFAULT_LIST_SIZE = int(os.environ.get("GRAPHQL_COST_DEFAULT_LIST_SIZE", "5"))
+# Expected sizes of unbounded object lists, by "Type.field" (else the default above).
+GRAPHQL_COST_LIST_SIZES: dict[str, int] = {}
+GRAPHQL_COST_MUTATION = int(os.environ.get("GRAPHQL_COST_MUTATION", "10"))
+# Document shape and size (schema/limits.py).
+GRAPHQL_MAX_DOCUMENT_BYTES = int(os.environ.get("GRAPHQL_MAX_DOCUMENT_BYTES", "16384"))
+GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "2000"))
+GRAPHQL_MAX_VARIABLES_BYTES = int(os.environ.get("GRAPHQL_MAX_VARIABLES_BYTES", "16384"))
+GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
+GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
+GRAPHQL_MAX_FIELDS = int(os.environ.get("GRAPHQL_MAX_FIELDS", "100"))
+# "on", "off" or "staff": who may query __schema / __type.
+GRAPHQL_INTROSPECTION = os.environ.get("GRAPHQL_INTROSPECTION", "on" if DEBUG else "staff")
+# Leaky bucket of cost points per client (schema/throttle.py).
+GRAPHQL_THROTTLE_ENABLED = env_bool("GRAPHQL_THROTTLE_ENABLED", True)
+GRAPHQL_THROTTLE_BUCKET_SIZE = int(os.environ.get("GRAPHQL_THROTTLE_BUCKET_SIZE", "1000"))
+GRAPHQL_THROTTLE_RESTORE_RATE = float(os.environ.get("GRAPHQL_THROTTLE_RESTORE_RATE", "50"))
+GRAPHQL_THROTTLE_CACHE = os.environ.get("GRAPHQL_THROTTLE_CACHE", "default")
+# Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+GRAPHQL_TRUSTED_PROXIES = int(os.environ.get("GRAPHQL_TRUSTED_PROXIES", "0"))
+# Parsed + validated documents kept per process (schema/document_cache.py).
+GRAPHQL_DOCUMENT_CACHE_SIZE = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_SIZE", "500"))
+# Automatic persisted queries and the allow-list mode (schema/persisted_queries.py).
+GRAPHQL_APQ_ENABLED = env_bool("GRAPHQL_APQ_ENABLED", True)
+GRAPHQL_APQ_CACHE = os.environ.get("GRAPHQL_APQ_CACHE", "default")
+GRAPHQL_APQ_TTL = int(os.environ.get("GRAPHQL_APQ_TTL", str(7 * 24 * 3600)))
+GRAPHQL_PERSISTED_QUERIES_ONLY = env_bool("GRAPHQL_PERSISTED_QUERIES_ONLY", False)
+GRAPHQL_PERSISTED_QUERIES_FILE = os.environ.get("GRAPHQL_PERSISTED_QUERIES_FILE", "")
+# Request bodies larger than this answer 413 REQUEST_TOO_LARGE (Django's default: 2.5 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "2621440"))
+
+# CORS (django-cors-headers) for the GraphQL endpoint only; no origin is allowed by default.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/graphql/?$"
+CORS_ALLOW_CREDENTIALS = env_bool("CORS_ALLOW_CREDENTIALS", False)
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-api-key")
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+# Cross-origin cookie-authenticated POSTs must come from one of these (Django's CSRF check).
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 LOGGING = {
     "version": 1,

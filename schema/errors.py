@@ -22,6 +22,24 @@ INTERNAL = "INTERNAL"
 BAD_REQUEST = "BAD_REQUEST"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+# Refusals of the API's protections (schema/limits.py, cost.py, throttle.py,
+# persisted_queries.py, request_guard.py): all happen before any resolver runs.
+DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
+REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+MAX_TOKENS_EXCEEDED = "MAX_TOKENS_EXCEEDED"
+MAX_DEPTH_EXCEEDED = "MAX_DEPTH_EXCEEDED"
+MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
+MAX_FIELDS_EXCEEDED = "MAX_FIELDS_EXCEEDED"
+VARIABLES_TOO_LARGE = "VARIABLES_TOO_LARGE"
+MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
+MAX_NODES_EXCEEDED = "MAX_NODES_EXCEEDED"
+THROTTLED = "THROTTLED"
+INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+CSRF_FAILED = "CSRF_FAILED"
 
 
 class CodedError(GraphQLError):
@@ -52,6 +70,26 @@ class Forbidden(CodedError):
     code = FORBIDDEN
 
 
+class RequestRefused(CodedError):
+    """A request refused before execution; its code is given per instance.
+
+    With an HTTP status (and headers) the view answers it as an HTTP error (THROTTLED: 429
+    with `Retry-After`); without, as a GraphQL request error.
+    """
+
+    http_status: int | None = None
+    headers: dict[str, str] | None = None
+
+    def __init__(self, code: str, message: str, **extensions: Any) -> None:
+        self.code = code
+        super().__init__(message, **extensions)
+
+    def with_http_status(self, status: int, **headers: str) -> RequestRefused:
+        self.http_status = status
+        self.headers = headers
+        return self
+
+
 def phase_error(error: GraphQLError, code: str) -> GraphQLError:
     """Tag an error raised before execution (parse, validation, variables) with its code."""
     error.extensions = {**(error.extensions or {}), "code": code}
@@ -61,8 +99,11 @@ def phase_error(error: GraphQLError, code: str) -> GraphQLError:
 def format_error(error: Exception) -> dict[str, Any]:
     """Serialize any error for the response; the single exit for errors."""
     if not isinstance(error, GraphQLError):
-        # Raised outside GraphQL execution (HTTP method, body parsing).
-        return {"message": str(error), "extensions": {"code": BAD_REQUEST}}
+        # Raised outside GraphQL execution (HTTP method, body parsing). An HttpError may carry
+        # its own code and extensions (see schema.request_guard.refused_http_error).
+        extensions = {"code": getattr(error, "code", BAD_REQUEST)}
+        extensions.update(getattr(error, "extensions", None) or {})
+        return {"message": str(error), "extensions": extensions}
     if isinstance(error, GraphQLSyntaxError):
         error = phase_error(error, GRAPHQL_PARSE_FAILED)
     elif not (error.extensions or {}).get("code"):

@@ -12,7 +12,7 @@ from typing import Any
 import graphene
 from django.conf import settings
 from graphene import relay
-from graphene_django.fields import connection_adapter, page_info_adapter
+from graphene_django.fields import DjangoConnectionField, connection_adapter, page_info_adapter
 from graphene_django.filter import DjangoFilterConnectionField
 from graphene_django.utils import maybe_queryset
 from graphql_relay import connection_from_array_slice, cursor_to_offset, offset_to_cursor
@@ -33,8 +33,11 @@ def validate_page_args(args: dict[str, Any]) -> None:
             raise BadUserInput(f"`{name}` must be between 1 and {limit}, got {value}.", field=name)
     for name in ("after", "before"):
         cursor = args.get(name)
-        if cursor is not None and cursor_to_offset(cursor) is None:
+        offset = None if cursor is None else cursor_to_offset(cursor)
+        if cursor is not None and (offset is None or offset < 0):
             raise BadUserInput(f"`{name}` is not a valid cursor.", field=name)
+    if (args.get("offset") or 0) < 0:
+        raise BadUserInput("`offset` must not be negative.", field="offset")
 
 
 def cursor_offset(cursor: str | None, default: int) -> int:
@@ -96,6 +99,19 @@ def connection_from_slice(
     return connection
 
 
+class BoundedConnectionField(DjangoConnectionField):
+    """A connection with page sizes in 1..100 and valid cursors, refused with coded errors."""
+
+    @classmethod
+    def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver,
+                            max_limit, enforce_first_or_last, root, info, **args):
+        validate_page_args(args)
+        return super().connection_resolver(
+            resolver, connection, default_manager, queryset_resolver,
+            max_limit, enforce_first_or_last, root, info, **args,
+        )
+
+
 class BoundedFilterConnectionField(DjangoFilterConnectionField):
     """A django-filter connection with page sizes in 1..100 and COUNT only when needed."""
 
@@ -105,7 +121,7 @@ class BoundedFilterConnectionField(DjangoFilterConnectionField):
         if args.get("last") is not None or args.get("before") is not None:
             return super().resolve_connection(connection, args, iterable, max_limit)
         queryset = maybe_queryset(iterable)
-        start = cursor_offset(args.get("after"), -1) + 1
+        start = cursor_offset(args.get("after"), -1) + 1 + (args.get("offset") or 0)
         first = args.get("first") or page_size_limit()
         rows = list(queryset[start : start + first + 1])
         has_next_page = len(rows) > first

@@ -12,8 +12,14 @@ QUERIES = [
     "products.queries.Query",
     "orders.queries.Query",
 ]
-MUTATIONS: list[str] = []
-SUBSCRIPTIONS: list[str] = []
+MUTATIONS = [
+    "accounts.mutations.Mutations",
+    "products.mutations.Mutations",
+    "orders.mutations.Mutations",
+]
+SUBSCRIPTIONS: list[str] = [
+    "products.subscriptions.Subscription",
+]
 
 
 def compose(name: str, dotted_paths: list[str], **fields) -> type[graphene.ObjectType] | None:

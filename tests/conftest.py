@@ -11,6 +11,13 @@ from django.test import Client
 from products.models import Category, Product, ProductImage, Review
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Real hashing costs ~0.3 s a user on this machine; tests only need it to round-trip.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 class GraphQLClient:
     """Posts GraphQL over HTTP through Django's test client, optionally signed in."""
 
@@ -34,6 +41,16 @@ class GraphQLClient:
         result = self.execute(query, variables)
         assert "errors" not in result, result["errors"]
         return result["data"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Throttle buckets and persisted queries live in Django's cache: none leak across tests."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield
 
 
 def error_codes(result: dict) -> list[str]:

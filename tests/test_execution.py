@@ -126,6 +126,10 @@ def fetch(info: GraphQLResolveInfo, loader_class: type[Loader], key: Any) -> Any
 # -- Schema ------------------------------------------------------------------
 
 
+class Explosion(BaseException):
+    """Stands for KeyboardInterrupt and friends, which no executor may swallow."""
+
+
 class Named(graphene.Interface):
     name = graphene.String(required=True)
 
@@ -171,6 +175,12 @@ class PersonType(graphene.ObjectType):
     def resolve_nickname(person: Person, info: GraphQLResolveInfo) -> Any:
         return fetch(info, NicknameLoader, person.id)
 
+    secret = graphene.String(required=True)
+
+    @staticmethod
+    def resolve_secret(person: Person, info: GraphQLResolveInfo) -> Any:
+        raise PermissionError("Secret.")  # synchronously, unlike every loader field
+
 
 class PetType(graphene.ObjectType):
     class Meta:
@@ -183,6 +193,15 @@ class PetType(graphene.ObjectType):
     @staticmethod
     def resolve_owner(pet: Pet, info: GraphQLResolveInfo) -> Any:
         return fetch(info, PersonLoader, pet.owner_id)
+
+    strict_owner = graphene.NonNull(PersonType)
+    resolve_strict_owner = resolve_owner
+
+    explode = graphene.String()
+
+    @staticmethod
+    def resolve_explode(pet: Pet, info: GraphQLResolveInfo) -> Any:
+        raise Explosion  # not an Exception: must not become a field error
 
 
 def _named_loader(ids_key: int) -> type[Loader]:
@@ -200,6 +219,8 @@ class Query(graphene.ObjectType):
     person_name = graphene.String(id=graphene.Int(required=True))
     stuck = graphene.String()
     async_field = graphene.String()
+    best_friend_name = graphene.String(id=graphene.Int(required=True))
+    strict_best_friend_name = graphene.String(required=True, id=graphene.Int(required=True))
 
     @staticmethod
     def resolve_person(root: Any, info: GraphQLResolveInfo, id: int) -> Any:
@@ -220,6 +241,18 @@ class Query(graphene.ObjectType):
     @staticmethod
     def resolve_person_name(root: Any, info: GraphQLResolveInfo, id: int) -> Any:
         return get_loader(info, PersonLoader).load(id).then(lambda person: person.name)
+
+    @staticmethod
+    def resolve_best_friend_name(root: Any, info: GraphQLResolveInfo, id: int) -> Any:
+        """A Promise that follows another loader's Promise, one level later."""
+        loader = get_loader(info, PersonLoader)
+        return (
+            loader.load(id)
+            .then(lambda person: loader.load(person.friend_id))
+            .then(lambda friend: None if friend.id % 2 else friend.name)
+        )
+
+    resolve_strict_best_friend_name = resolve_best_friend_name
 
     @staticmethod
     def resolve_stuck(root: Any, info: GraphQLResolveInfo) -> Any:
@@ -464,6 +497,87 @@ def test_resolve_type_and_is_type_of_may_return_promises() -> None:
     assert context.batches(IsDogLoader) == [["cat", "rex", "fido"]]
 
 
+def test_promise_following_another_loaders_promise() -> None:
+    context = Context()
+    result = run(
+        "{ a: bestFriendName(id: 1) b: bestFriendName(id: 2) c: person(id: 3) { name } }", context
+    )
+
+    assert result.errors is None
+    assert result.data == {"a": None, "b": "Person 12", "c": {"name": "Person 3"}}
+    assert context.batches(PersonLoader) == [[1, 2, 3], [11, 12]]
+
+    result = run("{ person(id: 2) { name } strictBestFriendName(id: 1) }")
+    assert result.data is None
+    assert paths(result) == [["strictBestFriendName"]]
+
+
+def test_synchronous_non_null_error_abandons_pending_siblings() -> None:
+    """``secret`` fails while ``friend`` is pending: as with graphql-core's awaitables,
+    the person is nulled at once and what ``friend`` would have reported is ignored."""
+    context = Context()
+    result = run("{ people(ids: [1, 2]) { friend { name rating } secret } }", context)
+
+    assert result.data == {"people": [None, None]}
+    assert paths(result) == [["people", 0, "secret"], ["people", 1, "secret"]]
+    assert {error.message for error in result.errors} == {"Secret."}
+    # Nothing waits for the abandoned friends any more: they are never dispatched.
+    assert context.batches(PersonLoader) == [[1, 2]]
+    assert context.batches(RatingLoader) == []
+
+
+def test_non_exception_raised_after_a_dispatch_propagates() -> None:
+    """Not swallowed by the promise library's queue, which then keeps working."""
+    with pytest.raises(Explosion):
+        run("{ person(id: 1) { pets { explode } } }")
+
+    result = run("{ person(id: 1) { name personPets: pets { name } } }")
+    assert result.errors is None
+    assert result.data == {"person": {"name": "Person 1", "personPets": [{"name": "Pet 1"}]}}
+
+
+@pytest.mark.parametrize(
+    ("second_settles_first_with", "data", "errors"),
+    [
+        ("x", {"pair": {"first": "x", "second": "y", "third": "z"}}, []),
+        (
+            None,
+            {"pair": None},
+            [(["pair", "first"], "Cannot return null for non-nullable field Pair.first.")],
+        ),
+    ],
+)
+def test_promise_settled_by_a_later_sibling(
+    second_settles_first_with: Any, data: dict[str, Any], errors: list[tuple[list[Any], str]]
+) -> None:
+    """Nothing to dispatch: the object settles while its fields are still being executed."""
+    schema = build_schema(
+        """
+        type Pair { first: String! second: String third: String }
+        type Query { pair: Pair }
+        """
+    )
+    first = Promise()
+
+    def settle_first(_info: GraphQLResolveInfo) -> str:
+        first.do_resolve(second_settles_first_with)
+        return "y"
+
+    # graphql-core's default resolver calls a callable value with (info, **args).
+    pair = {"first": lambda _info: first, "second": settle_first, "third": "z"}
+    result = execute(
+        schema,
+        parse("{ pair { first second third } }"),
+        root_value={"pair": pair},
+        context_value=Context(),
+        execution_context_class=PromiseExecutionContext,
+    )
+
+    assert isinstance(result, ExecutionResult)
+    assert result.data == data
+    assert [(error.path, error.message) for error in result.errors or []] == errors
+
+
 def test_async_resolver_is_a_clear_field_error() -> None:
     result = run("{ asyncField person(id: 1) { name } }")
 
@@ -571,11 +685,26 @@ PARITY_QUERIES = [
        fragment N on Named { name ... on Person { f: friend { friend { name } } }
                              ... on Pet { owner { requiredFriend { name } } } }""",
     "{ person(id: 1) { friend { friend { friend { name } } } } }",
+    # Deferred non-null errors: the first one nulls the parent, later ones are ignored.
+    "{ person(id: 1) { nickname requiredFriend { nickname } } other: person(id: 2) { nickname } }",
+    # ... propagating several levels up, through non-null fields and list items.
+    "{ person(id: 20) { pets { strictOwner { requiredFriend { requiredFriend { name } } } } } }",
+    "{ person(id: 20) { pets { owner { requiredFriend { requiredFriend { name } } } } } }",
+    "{ strictPeople(ids: [1, 2]) { friend { requiredFriend { requiredFriend { requiredFriend"
+    " { name } } } } } }",
+    """{ named(ids: [1, 20, 120]) { name
+           ... on Person { requiredFriend { requiredFriend { name } } }
+           ... on Pet { strictOwner { requiredFriend { requiredFriend { name } } } } } }""",
     "mutation { a: remember(id: 1) { name } b: remember(id: 99) { name } }",
     (
         "mutation { a: remember(id: 1) { name } b: rememberStrict(id: 99) { name }"
         " c: remember(id: 2) { name } }"
     ),
+    "mutation { a: remember(id: 20) { requiredFriend { requiredFriend { name } } }"
+    " b: rememberStrict(id: 1) { friend { name } } }",
+    # A non-null mutation failing only after a dispatch still stops the next ones.
+    "mutation { a: rememberStrict(id: 20) { requiredFriend { requiredFriend { name } } }"
+    " b: remember(id: 1) { name } }",
 ]
 
 

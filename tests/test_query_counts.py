@@ -23,6 +23,14 @@ query Page($first: Int!) {
 """
 
 
+@pytest.fixture(autouse=True)
+def _no_cost_limit(settings):
+    """A 100-product catalog page costs 1,902 points, over the default limit of 1,000 (see
+    tests/test_cost.py): this module measures SQL, so it lifts the limit and the throttle."""
+    settings.GRAPHQL_MAX_COST = 10_000
+    settings.GRAPHQL_THROTTLE_ENABLED = False
+
+
 def count_queries(client: GraphQLClient, query: str, variables=None) -> tuple[int, dict]:
     with CaptureQueriesContext(connection) as captured:
         data = client.data(query, variables)

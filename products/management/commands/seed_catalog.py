@@ -65,20 +65,25 @@ class Command(BaseCommand):
         if options["if_empty"] and Product.objects.exists():
             return
         rng = random.Random(seed)
+        self.seed = seed
         self.quiet = quiet or options["verbosity"] == 0
         with transaction.atomic():
             people = self.seed_users(users)
             leaves = self.seed_categories()
             catalog = self.seed_products(rng, products, leaves, people)
-            self.seed_images(rng, catalog)
-            self.seed_reviews(rng, catalog, people)
-            self.seed_favorites_and_orders(rng, catalog, people)
+            self.seed_images(catalog)
+            self.seed_reviews(catalog, people)
+            self.seed_favorites_and_orders(catalog, people)
         if not self.quiet:
             self.stdout.write(self.style.SUCCESS(
                 f"Catalog ready: {Product.objects.count()} products, "
                 f"{Review.objects.count()} reviews, {Order.objects.count()} orders. "
                 f"Sign in as demo / staff with password {DEMO_PASSWORD!r}."
             ))
+
+    def rng_for(self, purpose: str, name: str) -> random.Random:
+        """A generator of its own per row, so rows skipped on a second run change nothing."""
+        return random.Random(f"{self.seed}:{purpose}:{name}")
 
     def progress(self, iterable, description: str, total: int | None = None):
         return tqdm(iterable, desc=description, total=total, disable=self.quiet, unit=" rows")
@@ -140,13 +145,13 @@ class Command(BaseCommand):
             Product.objects.bulk_create(batch, ignore_conflicts=True)
         return list(Product.objects.order_by("pk"))
 
-    def seed_images(self, rng, catalog) -> None:
+    def seed_images(self, catalog) -> None:
         have_images = set(ProductImage.objects.values_list("product_id", flat=True))
         images = []
         for product in self.progress(catalog, "images"):
             if product.pk in have_images:
                 continue
-            for position in range(rng.randint(1, 3)):
+            for position in range(self.rng_for("images", product.slug).randint(1, 3)):
                 images.append(ProductImage(
                     product=product,
                     image=f"products/demo/{product.slug}-{position + 1}.jpg",
@@ -156,10 +161,11 @@ class Command(BaseCommand):
                 ))
         ProductImage.objects.bulk_create(images, batch_size=BATCH)
 
-    def seed_reviews(self, rng, catalog, people) -> None:
+    def seed_reviews(self, catalog, people) -> None:
         reviews = []
         for product in self.progress(catalog, "reviews"):
-            for author in rng.sample(people, rng.randint(0, 8)):
+            rng = self.rng_for("reviews", product.slug)
+            for author in rng.sample(people, rng.randint(0, min(8, len(people)))):
                 rating = rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 3, 5, 5])[0]
                 reviews.append(Review(
                     product=product, author=author, rating=rating,
@@ -168,21 +174,24 @@ class Command(BaseCommand):
                 ))
         Review.objects.bulk_create(reviews, batch_size=BATCH, ignore_conflicts=True)
 
-    def seed_favorites_and_orders(self, rng, catalog, people) -> None:
+    def seed_favorites_and_orders(self, catalog, people) -> None:
         published = [product for product in catalog if product.is_published]
         Favorite.objects.bulk_create(
             [Favorite(user=person, product=product)
-             for person in people for product in rng.sample(published, 5)],
+             for person in people
+             for product in self.rng_for("favorites", person.username).sample(
+                 published, min(5, len(published)))],
             ignore_conflicts=True,
         )
         with_orders = set(Order.objects.values_list("user_id", flat=True))
         for person in self.progress(people, "orders"):
             if person.pk in with_orders:
                 continue
+            rng = self.rng_for("orders", person.username)
             for _ in range(rng.randint(0, 3)):
                 order = Order.objects.create(user=person, status=rng.choice(Order.Status.values))
                 OrderItem.objects.bulk_create([
                     OrderItem(order=order, product=product, quantity=rng.randint(1, 3),
                               unit_price=product.price)
-                    for product in rng.sample(published, rng.randint(1, 4))
+                    for product in rng.sample(published, rng.randint(1, min(4, len(published))))
                 ])

@@ -1,0 +1,151 @@
+"""Writes to accounts: registering users, issuing and revoking credentials."""
+from __future__ import annotations
+
+from calendar import timegm
+from datetime import datetime
+
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from graphql_jwt.exceptions import JSONWebTokenError
+from graphql_jwt.refresh_token.models import RefreshToken
+from graphql_jwt.settings import jwt_settings
+from graphql_jwt.shortcuts import create_refresh_token, get_token
+from graphql_jwt.utils import get_payload
+
+from accounts import permissions, ratelimit
+from accounts.models import ApiKey
+from schema.errors import NotFound, Unauthenticated
+
+
+@transaction.atomic
+def register(username: str, email: str, password: str):
+    User = get_user_model()
+    user = User(username=(username or "").strip(), email=(email or "").strip())
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    if user.username and User.objects.filter(username__iexact=user.username).exists():
+        errors.setdefault("username", []).append(
+            ValidationError("A user with that username already exists.", code="unique")
+        )
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        errors["password"] = error.error_list
+    if errors:
+        # One message per problem: Django reports `unique` twice when both checks catch it.
+        if "username" in errors:
+            codes_seen, unique_errors = set(), []
+            for item in errors["username"]:
+                if item.code not in codes_seen:
+                    codes_seen.add(item.code)
+                    unique_errors.append(item)
+            errors["username"] = unique_errors
+        raise ValidationError(errors)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"username": ValidationError("A user with that username already exists.",
+                                         code="unique")}
+        ) from None
+    return user
+
+
+def _expires_at(refresh_token: RefreshToken) -> int:
+    return timegm((refresh_token.created + jwt_settings.JWT_REFRESH_EXPIRATION_DELTA).timetuple())
+
+
+def issue_tokens(request, user) -> tuple[str, RefreshToken, dict, int]:
+    """(JWT, new refresh token, JWT payload, refresh token expiry as a Unix time)."""
+    token = get_token(user, request)
+    refresh_token = create_refresh_token(user)
+    return token, refresh_token, get_payload(token, request), _expires_at(refresh_token)
+
+
+def sign_in(request, username: str, password: str):
+    """The user for these credentials; failures count towards the rate limits."""
+    ratelimit.check_sign_in_allowed(request, username)
+    request._jwt_token_auth = True  # the JWT backend must not read the header here
+    user = authenticate(request=request, username=username, password=password)
+    if user is None:
+        ratelimit.record_failure(request, username)
+        raise Unauthenticated("Please enter valid credentials.")
+    ratelimit.record_success(request, username)
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    request.user = user
+    return user
+
+
+def verify(request, token: str) -> dict:
+    try:
+        return get_payload(token, request)
+    except JSONWebTokenError as error:
+        raise Unauthenticated(str(error) or "The token is invalid.") from None
+
+
+@transaction.atomic
+def rotate_refresh_token(request, token: str):
+    """Revoke `token` and issue a new one: a refresh token works once."""
+    refresh_token = (
+        RefreshToken.objects.select_for_update()
+        .select_related("user")
+        .filter(token=token, revoked__isnull=True)
+        .first()
+    )
+    if refresh_token is None:
+        raise Unauthenticated("The refresh token is invalid or was already used.")
+    if refresh_token.is_expired(request):
+        raise Unauthenticated("The refresh token has expired.")
+    user = refresh_token.user
+    if not user.is_active:
+        raise Unauthenticated("The user is disabled.")
+    refresh_token.revoke(request)
+    request.user = user
+    return user, issue_tokens(request, user)
+
+
+@transaction.atomic
+def revoke_refresh_token(request, token: str) -> datetime:
+    refresh_token = (
+        RefreshToken.objects.select_for_update().filter(token=token, revoked__isnull=True).first()
+    )
+    if refresh_token is None:
+        raise Unauthenticated("The refresh token is invalid or was already revoked.")
+    refresh_token.revoke(request)
+    return refresh_token.revoked
+
+
+@transaction.atomic
+def create_api_key(request, name: str, expires_at=None) -> tuple[ApiKey, str]:
+    permissions.require_manage_api_keys(request)
+    errors: dict[str, list[ValidationError]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [ValidationError("Name the key.", code="required")]
+    elif len(name) > 100:
+        errors["name"] = [ValidationError("Use at most 100 characters.", code="max_length")]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = [ValidationError("Pick a time in the future.", code="min_value")]
+    if errors:
+        raise ValidationError(errors)
+    return ApiKey.issue(request.user, name, expires_at)
+
+
+@transaction.atomic
+def revoke_api_key(request, key_id: int) -> ApiKey:
+    permissions.require_manage_api_keys(request)
+    api_key = ApiKey.objects.select_for_update().filter(owner=request.user, pk=key_id).first()
+    if api_key is None:
+        raise NotFound("API key not found.")
+    if api_key.is_active:
+        api_key.is_active = False
+        api_key.save(update_fields=["is_active"])
+    return api_key

@@ -1,0 +1,253 @@
+"""Subscription fan-out benchmark: N websocket subscribers, one product update.
+
+    .venv/bin/python -m bench.fanout [--subscribers 100 1000 10000] [--updates 3]
+                                     [--protocol graphql-transport-ws | graphql-ws]
+
+Starts one uvicorn process (DEBUG off, in-memory channel layer, SQLite in var/), opens N
+connections from this process (the `websockets` library, asyncio), each subscribing as an
+anonymous viewer to `productUpdated { id name price stock }`; all of them form one group, so
+the schema runs once per update. Then it updates the product over HTTP (updateProduct,
+API-key authenticated) and measures, for every subscriber, the time from the commit (the
+server stamps `extensions.committedAt` when SUBSCRIPTIONS_COMMIT_TIMESTAMPS=1) to the moment
+this process read the message: p50 / p99 / max over all deliveries of all updates.
+
+Memory per idle connection: the server's RSS after N subscribed, minus before, over N.
+Client and server share the machine's cores, so latencies include the client's own time to
+read N messages. Prints a table; no assertion on time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_PATH = ROOT / "var" / "bench-fanout.sqlite3"
+SECRET = "vitrine-fanout-benchmark-secret-key-not-for-production"
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "project.settings",
+    "SECRET_KEY": SECRET,
+    "DEBUG": "0",
+    "DATABASE_URL": f"sqlite:///{DB_PATH}",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SUBSCRIPTIONS_COMMIT_TIMESTAMPS": "1",
+    "LOG_LEVEL": "WARNING",
+    "GRAPHQL_THROTTLE_ENABLED": "0",
+    # Connecting thousands of sockets on a busy 2-core machine can take longer than 3 s.
+    "SUBSCRIPTIONS_INIT_TIMEOUT": "60",
+}
+SUBSCRIPTION = "subscription { productUpdated { id name price stock } }"
+
+
+def raise_fd_limit() -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def prepare_database() -> tuple[str, str]:
+    """A fresh SQLite catalog with one product and a staff API key: (product id, key)."""
+    os.environ.update(ENV)
+    DB_PATH.parent.mkdir(exist_ok=True)
+    DB_PATH.unlink(missing_ok=True)
+    import django
+
+    django.setup()
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from graphql_relay import to_global_id
+
+    from accounts.models import ApiKey
+    from products.models import Category, Product
+
+    call_command("migrate", verbosity=0)
+    staff = get_user_model().objects.create_user("bench", "b@example.com", "pw", is_staff=True)
+    category = Category.objects.create(name="Bench", slug="bench")
+    product = Product.objects.create(
+        name="Fan-out", price=Decimal("9.99"), stock=3, is_published=True, category=category,
+        created_by=staff,
+    )
+    return to_global_id("Product", product.pk), ApiKey.issue(staff, "bench")[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1",
+             "--port", str(self.port), "--lifespan", "off", "--log-level", "warning",
+             "--no-access-log", "--backlog", "4096"],
+            cwd=ROOT, env={**os.environ, **ENV}, stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("uvicorn did not start")
+
+    def rss(self) -> int:
+        import psutil
+
+        return psutil.Process(self.process.pid).memory_info().rss
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # still closing thousands of sockets gracefully
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def update(port: int, product_id: str, key: str, name: str) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql/",
+        data=json.dumps({
+            "query": "mutation U($input: UpdateProductInput!) "
+                     "{ updateProduct(input: $input) { product { id } } }",
+            "variables": {"input": {"id": product_id, "name": name}},
+        }).encode(),
+        headers={"Content-Type": "application/json", "X-API-Key": key},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.load(response)
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+
+
+async def subscriber(port: int, protocol: str, ready: asyncio.Queue, arrivals: list,
+                     expected: int) -> None:
+    try:
+        await subscribe(port, protocol, ready, arrivals, expected)
+    except Exception as error:
+        await ready.put(error)  # reported by run(), instead of waiting forever
+        raise
+
+
+async def subscribe(port: int, protocol: str, ready: asyncio.Queue, arrivals: list,
+                    expected: int) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(f"ws://127.0.0.1:{port}/graphql/", subprotocols=[protocol],
+                       origin="http://localhost", max_queue=None, ping_interval=None,
+                       open_timeout=120) as socket_:
+        await socket_.send(json.dumps({"type": "connection_init", "payload": {}}))
+        while json.loads(await socket_.recv())["type"] != "connection_ack":
+            pass
+        kind = "subscribe" if protocol == "graphql-transport-ws" else "start"
+        await socket_.send(
+            json.dumps({"id": "1", "type": kind, "payload": {"query": SUBSCRIPTION}})
+        )
+        if protocol == "graphql-transport-ws":
+            await socket_.send(json.dumps({"type": "ping"}))  # answered after the subscribe
+            while json.loads(await socket_.recv())["type"] != "pong":
+                pass
+        else:
+            await socket_.send(json.dumps({"id": "s", "type": "start",
+                                           "payload": {"query": "{ __typename }"}}))
+            while json.loads(await socket_.recv()).get("type") != "complete":
+                pass
+        await ready.put(None)
+        received = 0
+        while received < expected:
+            message = json.loads(await socket_.recv())
+            if message.get("type") in ("next", "data"):
+                arrivals.append(time.time() - message["payload"]["extensions"]["committedAt"])
+                received += 1
+
+
+async def run(count: int, protocol: str, updates: int, product_id: str, key: str) -> dict:
+    server = Server()
+    try:
+        await asyncio.sleep(1.0)
+        rss_before = server.rss()
+        ready: asyncio.Queue = asyncio.Queue()
+        arrivals: list[float] = []
+        started = time.monotonic()
+        tasks = []
+        batch = 100  # connect in batches: the server's accept backlog is finite
+        for start in range(0, count, batch):
+            for _ in range(min(batch, count - start)):
+                tasks.append(asyncio.create_task(
+                    subscriber(server.port, protocol, ready, arrivals, updates)
+                ))
+            for _ in range(min(batch, count - start)):
+                if (failure := await ready.get()) is not None:
+                    raise RuntimeError(f"a subscriber failed: {failure!r}")
+        connect_seconds = time.monotonic() - started
+        await asyncio.sleep(1.0)
+        rss_idle = server.rss()
+        per_update = []
+        for number in range(updates):
+            before = len(arrivals)
+            sent = time.monotonic()
+            await asyncio.to_thread(update, server.port, product_id, key, f"Fan-out {number}")
+            while len(arrivals) < before + count:
+                await asyncio.sleep(0.005)
+                if time.monotonic() - sent > 120:
+                    raise RuntimeError(f"only {len(arrivals) - before}/{count} deliveries")
+            per_update.append(time.monotonic() - sent)
+        await asyncio.gather(*tasks)
+        arrivals.sort()
+        return {
+            "subscribers": count,
+            "connect_s": connect_seconds,
+            "p50_ms": 1000 * statistics.median(arrivals),
+            "p99_ms": 1000 * arrivals[min(len(arrivals) - 1, int(len(arrivals) * 0.99))],
+            "max_ms": 1000 * arrivals[-1],
+            "update_to_last_delivery_ms": 1000 * statistics.median(per_update),
+            "kib_per_connection": (rss_idle - rss_before) / count / 1024,
+        }
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--protocol", default="graphql-transport-ws",
+                        choices=["graphql-transport-ws", "graphql-ws"])
+    parser.add_argument("--updates", type=int, default=3)
+    args = parser.parse_args()
+    limit = raise_fd_limit()
+    product_id, key = prepare_database()
+    print(f"protocol {args.protocol}, {args.updates} updates per run, one uvicorn worker, "
+          f"in-memory channel layer, SQLite; open-file limit {limit}")
+    header = (f"{'subscribers':>11} {'connect s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+              f"{'last ms':>8} {'KiB/conn':>8}")
+    print(header)
+    for count in args.subscribers:
+        if count + 100 > limit:
+            print(f"{count:>11} skipped: the open-file limit is {limit}")
+            continue
+        result = asyncio.run(run(count, args.protocol, args.updates, product_id, key))
+        print(f"{result['subscribers']:>11} {result['connect_s']:>9.1f} {result['p50_ms']:>8.1f} "
+              f"{result['p99_ms']:>8.1f} {result['max_ms']:>8.1f} "
+              f"{result['update_to_last_delivery_ms']:>8.1f} "
+              f"{result['kib_per_connection']:>8.1f}", flush=True)
+    print("p50/p99/max: commit → message read by the client, over all deliveries; "
+          "last: HTTP update sent → last subscriber served (median over updates).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Placing and cancelling orders; stock moves only here, inside one transaction.
+
+Changed stock is announced to subscribers as a product `updated` event after commit.
+
+Stock is checked and decremented under row locks taken in primary-key order (no deadlock
+between two orders sharing products), with a conditional UPDATE (`stock >= quantity`) as the
+last guard, so concurrent orders can never sell more than there is.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Avg, F
+
+from accounts import permissions
+from orders.models import Order, OrderItem
+from products.models import Product
+from schema.errors import NotFound
+
+OUT_OF_STOCK = "out_of_stock"
+MAX_LINES = 100
+
+
+def _line_errors(items: list[dict[str, Any]]) -> dict[str, list[ValidationError]]:
+    errors: dict[str, list[ValidationError]] = {}
+
+    def add(field: str, message: str, code: str) -> None:
+        errors.setdefault(field, []).append(ValidationError(message, code=code))
+
+    if not items:
+        add("items", "Order at least one product.", "required")
+    elif len(items) > MAX_LINES:
+        add("items", f"Order at most {MAX_LINES} different products.", "max_length")
+    seen: set[int] = set()
+    for index, item in enumerate(items):
+        if item["quantity"] < 1:
+            add(f"items.{index}.quantity", "The quantity must be at least 1.", "min_value")
+        if item["product"] in seen:
+            add(f"items.{index}.product", "Each product may appear once.", "duplicate")
+        seen.add(item["product"])
+    return errors
+
+
+@transaction.atomic
+def place_order(user, items: list[dict[str, Any]]) -> Order:
+    """`items` are {product: product id, quantity}. Raises ValidationError (field errors)."""
+    permissions.require_order(user)
+    errors = _line_errors(items)
+    if errors:
+        raise ValidationError(errors)
+
+    ids = sorted(item["product"] for item in items)
+    # Lock in primary-key order; what the viewer may not see is as absent as a missing id.
+    products = {
+        product.pk: product
+        for product in Product.objects.visible_to(user)
+        .select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    for index, item in enumerate(items):
+        product = products.get(item["product"])
+        field = f"items.{index}"
+        if product is None:
+            errors.setdefault(f"{field}.product", []).append(
+                ValidationError("Product not found.", code="not_found")
+            )
+        elif not product.is_published:
+            errors.setdefault(f"{field}.product", []).append(
+                ValidationError("This product is not for sale.", code="not_published")
+            )
+        elif product.stock < item["quantity"]:
+            errors.setdefault(f"{field}.quantity", []).append(
+                ValidationError(
+                    "Only %(stock)s left in stock.", code=OUT_OF_STOCK,
+                    params={"stock": product.stock},
+                )
+            )
+    if errors:
+        raise ValidationError(errors)
+
+    order = Order.objects.create(user=user)
+    lines = []
+    for index, item in sorted(enumerate(items), key=lambda pair: pair[1]["product"]):
+        product = products[item["product"]]
+        updated = Product.objects.filter(
+            pk=product.pk, is_published=True, stock__gte=item["quantity"]
+        ).update(stock=F("stock") - item["quantity"])
+        if not updated:
+            raise ValidationError(
+                {f"items.{index}.quantity": ValidationError("Out of stock.", code=OUT_OF_STOCK)}
+            )
+        lines.append(
+            OrderItem(order=order, product=product, quantity=item["quantity"],
+                      unit_price=product.price)
+        )
+    OrderItem.objects.bulk_create(lines)
+    _stock_changed(products)
+    return order
+
+
+def _stock_changed(product_ids) -> None:
+    """Stock moves by conditional UPDATE, which fires no post_save: tell subscribers (after
+    commit, like every product event)."""
+    from subscriptions.events import UPDATED, publish
+
+    for product_id in product_ids:
+        publish(UPDATED, product_id)
+
+
+CANCELLABLE = (Order.Status.PENDING, Order.Status.PAID)
+
+
+@transaction.atomic
+def cancel_order(user, order_id: int) -> Order:
+    """Cancel a pending or paid order and put its quantities back in stock."""
+    permissions.require_authenticated(user, "Sign in to cancel orders.")
+    order = Order.objects.owned_by(user).select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    permissions.require_cancel_order(user, order)
+    if order.status not in CANCELLABLE:
+        raise ValidationError(
+            {"id": ValidationError(
+                "Only pending or paid orders can be cancelled; this one is %(status)s.",
+                code="invalid_status",
+                params={"status": order.status},
+            )}
+        )
+    lines = list(order.items.order_by("product_id"))
+    for line in lines:
+        Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+    _stock_changed(line.product_id for line in lines)
+    order.status = Order.Status.CANCELLED
+    order.save(update_fields=["status"])
+    return order
+
+
+def recommendations(user, first: int) -> list[Product]:
+    """Visible, published products from categories the user ordered from, minus what they
+    bought, best rated first (then most popular)."""
+    if not permissions.is_signed_in(user):
+        return []
+    ordered = OrderItem.objects.filter(order__user=user).exclude(
+        order__status=Order.Status.CANCELLED
+    )
+    return list(
+        Product.objects.visible_to(user)
+        .filter(is_published=True, category__in=ordered.values("product__category_id"))
+        .exclude(pk__in=ordered.values("product_id"))
+        .annotate(rating_average=Avg("reviews__rating"))
+        .order_by(F("rating_average").desc(nulls_last=True), "-popularity_score", "-pk")[:first]
+    )

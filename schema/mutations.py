@@ -1,0 +1,90 @@
+"""What every mutation shares: `clientMutationId`, and `errors` for problems with the input.
+
+Apps' service functions raise Django's `ValidationError` keyed by input field (snake_case,
+dotted for list items: `items.0.quantity`) with a `code`; the base class turns it into
+`errors: [FieldError!]!` with camelCase field names and stable upper-case codes. Problems with
+who is asking (UNAUTHENTICATED, FORBIDDEN) or with the object the mutation targets (NOT_FOUND)
+stay top-level coded GraphQL errors.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from graphene import relay
+from graphene.utils.str_converters import to_camel_case
+
+INVALID = "INVALID"
+
+
+class FieldError(graphene.ObjectType):
+    """A problem with one input field (or with the input as a whole when `field` is null)."""
+
+    field = graphene.String(
+        description="The input field in camelCase; list items as a path: `items.0.quantity`."
+    )
+    message = graphene.String(required=True)
+    code = graphene.String(
+        required=True, description="Stable, upper-case: REQUIRED, MIN_VALUE, UNIQUE, NOT_FOUND…"
+    )
+
+
+def camel_path(field: str | None) -> str | None:
+    if not field or field == NON_FIELD_ERRORS:
+        return None
+    return ".".join(to_camel_case(part) for part in field.split("."))
+
+
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """One FieldError per message of a Django ValidationError, keeping each message's code."""
+    if hasattr(error, "error_dict"):
+        items = error.error_dict.items()
+    else:
+        items = [(None, error.error_list)]
+    found = []
+    for field, errors in items:
+        for item in errors:
+            for single in item.error_list if hasattr(item, "error_list") else [item]:
+                message = single.message % single.params if single.params else single.message
+                found.append(
+                    FieldError(
+                        field=camel_path(field),
+                        message=str(message),
+                        code=(single.code or INVALID).upper(),
+                    )
+                )
+    return found
+
+
+def invalid(field: str, message: str, code: str = INVALID) -> ValidationError:
+    """A ValidationError for one field, ready to raise from a service function."""
+    return ValidationError({field: ValidationError(message, code=code.lower())})
+
+
+class Mutation(relay.ClientIDMutation):
+    """Base class: implement `perform(cls, info, **input)` returning the payload."""
+
+    errors = graphene.List(
+        graphene.NonNull(FieldError),
+        required=True,
+        description="Problems with the input; empty on success.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def perform(cls, info: graphene.ResolveInfo, **input: Any) -> Mutation:
+        raise NotImplementedError
+
+    @classmethod
+    def mutate_and_get_payload(cls, root, info, **input):
+        input.pop("client_mutation_id", None)  # graphene copies it onto the payload
+        try:
+            payload = cls.perform(info, **input)
+        except ValidationError as error:
+            return cls(errors=field_errors(error))
+        if payload.errors is None:
+            payload.errors = []
+        return payload

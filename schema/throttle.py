@@ -1,0 +1,224 @@
+"""A leaky bucket of query-cost points per client, in Django's cache (REFERENCE.md §6).
+
+Each client has GRAPHQL_THROTTLE_BUCKET_SIZE points (default 1,000) that restore at
+GRAPHQL_THROTTLE_RESTORE_RATE points per second (default 50). A request takes its requested
+cost up front and is refused with THROTTLED (HTTP 429, `Retry-After`) when the bucket has not
+that much room; after execution the difference between requested and actual cost is given back.
+
+The client is the SHA-256 of its `X-API-Key` header, else the signed-in user's id, else its IP
+address (REMOTE_ADDR, or the address GRAPHQL_TRUSTED_PROXIES hops from the right of
+X-Forwarded-For when the app runs behind that many proxies).
+
+Atomicity: with Redis (REDIS_URL set, Django's RedisCache) each take/refund is one Lua script,
+so every process and server shares one bucket per client without races. With any other cache
+backend a process-wide lock makes the read-modify-write atomic within the process; that is
+exact for LocMemCache (which is per process anyway) but not across processes for shared
+backends such as memcached or the database cache: use Redis in production.
+
+Time comes from an injectable clock (seconds as a float), so tests can drive refills.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.signals import setting_changed
+
+BUCKET_SCRIPT = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 'available', 'at')
+local available = tonumber(state[1])
+local at = tonumber(state[2])
+if available == nil or at == nil then
+  available = capacity
+  at = now
+end
+if now > at then
+  available = math.min(capacity, available + (now - at) * rate)
+  at = now
+end
+local allowed = 1
+if cost > available then
+  allowed = 0
+else
+  available = math.min(capacity, available - cost)
+end
+redis.call('HSET', KEYS[1], 'available', tostring(available), 'at', tostring(at))
+redis.call('EXPIRE', KEYS[1], ttl)
+return {allowed, tostring(available)}
+"""
+
+
+@dataclass(frozen=True)
+class ThrottleStatus:
+    maximum_available: float
+    currently_available: float
+    restore_rate: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "maximumAvailable": _whole(self.maximum_available),
+            "currentlyAvailable": _number(self.currently_available),
+            "restoreRate": _whole(self.restore_rate),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    status: ThrottleStatus
+    retry_after: int  # whole seconds until the cost fits; 0 when allowed
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if value == int(value) else value
+
+
+def _number(value: float) -> float | int:
+    """Whole numbers as ints in responses; fractions kept to one decimal."""
+    rounded = math.floor(value * 10) / 10
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+class LeakyBucket:
+    def __init__(
+        self,
+        cache: Any = None,
+        *,
+        capacity: float | None = None,
+        restore_rate: float | None = None,
+        clock: Callable[[], float] = time.time,
+        prefix: str = "vitrine:throttle:",
+    ) -> None:
+        self.cache = cache if cache is not None else caches[settings.GRAPHQL_THROTTLE_CACHE]
+        self.capacity = float(
+            settings.GRAPHQL_THROTTLE_BUCKET_SIZE if capacity is None else capacity
+        )
+        self.restore_rate = float(
+            settings.GRAPHQL_THROTTLE_RESTORE_RATE if restore_rate is None else restore_rate
+        )
+        self.clock = clock
+        self.prefix = prefix
+        # Long enough for an empty bucket to fill up again; after that a missing key is full.
+        self.ttl = int(self.capacity / self.restore_rate) + 60 if self.restore_rate else 86400
+        self._redis = _redis_client(self.cache)
+
+    # -- Public API ---------------------------------------------------------------------
+
+    def take(self, identity: str, cost: float) -> Decision:
+        """Take `cost` points if they fit; a refused take takes nothing."""
+        allowed, available = self._apply(identity, max(cost, 0.0))
+        status = self._status(available)
+        retry_after = 0
+        if not allowed:
+            missing = cost - available
+            retry_after = (
+                max(1, math.ceil(missing / self.restore_rate)) if self.restore_rate else 3600
+            )
+        return Decision(allowed, status, retry_after)
+
+    def refund(self, identity: str, points: float) -> ThrottleStatus:
+        """Give back points (never above the bucket size)."""
+        _, available = self._apply(identity, -max(points, 0.0))
+        return self._status(available)
+
+    def peek(self, identity: str) -> ThrottleStatus:
+        _, available = self._apply(identity, 0.0)
+        return self._status(available)
+
+    # -- Storage ------------------------------------------------------------------------
+
+    def _status(self, available: float) -> ThrottleStatus:
+        return ThrottleStatus(self.capacity, available, self.restore_rate)
+
+    def _apply(self, identity: str, cost: float) -> tuple[bool, float]:
+        key = self.cache.make_and_validate_key(self.prefix + identity)
+        now = self.clock()
+        if self._redis is not None:
+            return self._apply_redis(key, now, cost)
+        with _local_lock:
+            state = self.cache.get(key)
+            available, at = state if state else (self.capacity, now)
+            if now > at:
+                available = min(self.capacity, available + (now - at) * self.restore_rate)
+                at = now
+            allowed = cost <= available
+            if allowed:
+                available = min(self.capacity, available - cost)
+            self.cache.set(key, (available, at), self.ttl)
+        return allowed, available
+
+    def _apply_redis(self, key: str, now: float, cost: float) -> tuple[bool, float]:
+        client, script = self._redis
+        allowed, available = script(
+            keys=[key],
+            args=[repr(self.capacity), repr(self.restore_rate), repr(now), repr(cost), self.ttl],
+            client=client,
+        )
+        return int(allowed) == 1, float(available)
+
+
+_local_lock = threading.Lock()
+
+
+def _redis_client(cache: Any) -> tuple[Any, Any] | None:
+    """(redis client, registered script) when `cache` is Django's RedisCache, else None."""
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(cache, RedisCache):
+        return None
+    client = cache._cache.get_client(write=True)
+    return client, client.register_script(BUCKET_SCRIPT)
+
+
+def client_identity(request: Any, user: Any = None) -> str:
+    """Who is throttled: a hashed API key, a user id or an IP address (never a secret)."""
+    api_key = request.headers.get("X-API-Key")
+    if api_key:
+        return "key:" + hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.pk}"
+    return f"ip:{client_ip(request)}"
+
+
+def client_ip(request: Any) -> str:
+    proxies = settings.GRAPHQL_TRUSTED_PROXIES
+    if proxies > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+_bucket: LeakyBucket | None = None
+
+
+def get_bucket() -> LeakyBucket:
+    """The process's bucket, built from settings (rebuilt when a setting changes)."""
+    global _bucket
+    if _bucket is None:
+        _bucket = LeakyBucket()
+    return _bucket
+
+
+def _reset(**kwargs: Any) -> None:
+    global _bucket
+    _bucket = None
+
+
+setting_changed.connect(_reset, dispatch_uid="vitrine.throttle.reset")

@@ -1,0 +1,364 @@
+"""The GraphQL websocket endpoint at /graphql/: transport, limits, operations, cleanup.
+
+The subprotocol is chosen from those the client offers: `graphql-transport-ws` when offered
+(the graphql-ws client, GraphiQL, Apollo's GraphQLWsLink), else the legacy `graphql-ws`
+(subscriptions-transport-ws). A client offering neither is accepted and closed with 4406, as
+the reference server does. The message rules of each protocol live in
+subscriptions/protocols.py; this module owns what they share:
+
+- authentication from `connection_init` (accounts/auth.py) or the session cookie;
+- limits: init timeout (4408), message size (4400), operations per connection;
+- queries and mutations run in a worker thread and answer once; subscriptions register with
+  the process's hub (subscriptions/hub.py);
+- every outgoing message goes through one ordered send queue drained by a writer task.
+
+Overflow policy of the send queue: only subscription events count against
+SUBSCRIPTIONS_SEND_QUEUE. When a slow client lets that many events pile up, the OLDEST
+waiting event is dropped and the connection is kept; the next event delivered for that
+operation carries `extensions.droppedEvents` (how many were dropped for it since the last
+delivery), so the client knows to refetch. Protocol messages (acks, pongs, results of
+queries, completes, errors) are never dropped.
+
+Disconnecting removes every subscription from the hub and cancels the connection's tasks.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import AnonymousUser
+from graphql import OperationType
+
+from subscriptions.conf import setting
+from subscriptions.execution import (
+    OperationRejected,
+    PreparedOperation,
+    check_subscription,
+    execute_single,
+    prepare,
+)
+from subscriptions.hub import Subscription, dumps, get_hub
+
+logger = logging.getLogger("vitrine.subscriptions")
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+SUBPROTOCOLS = (TRANSPORT_WS, LEGACY_WS)
+
+# Close codes (graphql-transport-ws; the legacy protocol reuses the ones that apply).
+BAD_REQUEST = 4400
+UNAUTHORIZED = 4401
+FORBIDDEN = 4403
+SUBPROTOCOL_NOT_ACCEPTABLE = 4406
+INIT_TIMEOUT = 4408
+DUPLICATE_SUBSCRIBER = 4409
+TOO_MANY_INIT = 4429
+INTERNAL_ERROR = 4500
+
+TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+
+
+class AuthenticationFailed(Exception):
+    pass
+
+
+CREDENTIAL_KEYS = ("authorization", "Authorization", "apiKey", "x-api-key", "X-API-Key")
+
+
+def has_credentials(params: dict) -> bool:
+    return any(params.get(key) is not None for key in CREDENTIAL_KEYS)
+
+
+def authenticate(params: dict, session_user) -> tuple[Any, str]:
+    """The viewer for `connection_init` params, else the session's user (sync, may query).
+
+    Accepted params: `authorization`/`Authorization` ("Bearer <JWT>" or the bare token) and
+    `apiKey`/`x-api-key`/`X-API-Key`. A credential that is present but invalid raises
+    AuthenticationFailed; no credential means the session cookie's user (often anonymous).
+    """
+    from accounts import auth
+
+    token = params.get("authorization") or params.get("Authorization")
+    key = params.get("apiKey") or params.get("x-api-key") or params.get("X-API-Key")
+    if token is not None and key is not None:
+        raise AuthenticationFailed("Send either an API key or a token, not both.")
+    try:
+        if key is not None:
+            if not isinstance(key, str):
+                raise AuthenticationFailed("The API key must be a string.")
+            user, _api_key = auth.user_from_api_key(key)
+            return user, auth.API_KEY
+        if token is not None:
+            if not isinstance(token, str):
+                raise AuthenticationFailed("The token must be a string.")
+            parts = token.split()
+            if len(parts) == 2 and parts[0].lower() in ("bearer", "jwt"):
+                token = parts[1]
+            elif len(parts) != 1:
+                raise AuthenticationFailed("Send the token as `Bearer <token>`.")
+            return auth.user_from_jwt(token, None), auth.JWT
+    except auth.AuthenticationFailed as error:
+        raise AuthenticationFailed(str(error)) from None
+    user = session_user if session_user is not None else AnonymousUser()
+    if user.is_authenticated and not user.is_active:
+        user = AnonymousUser()
+    return user, auth.SESSION
+
+
+@dataclass(eq=False)
+class Operation:
+    op_id: str
+    task: asyncio.Task | None = None
+    subscription: Subscription | None = None
+
+
+class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
+    """One websocket connection; protocol details are delegated to `self.protocol`."""
+
+    # No channel-layer channel per socket: events reach sockets through the process's hub.
+    # (An alias that names no layer makes Channels skip it; with the in-memory layer every
+    # socket's channel would also be scanned on each receive, quadratic in sockets.)
+    channel_layer_alias = "vitrine-no-per-socket-channel"
+
+    async def dispatch(self, message) -> None:
+        """Channels' dispatch without its `aclose_old_connections()` thread hop per message.
+
+        Every database access here goes through `database_sync_to_async`, which closes
+        stale connections itself; a ping should not wait for the database thread.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self) -> None:
+        from subscriptions.protocols import LegacyProtocol, TransportProtocol
+
+        offered = self.scope.get("subprotocols") or []
+        self.user = AnonymousUser()
+        self.operations: dict[str, Operation] = {}
+        self.outbox: deque = deque()
+        self.queued_events = 0
+        self.dropped: dict[str, int] = {}
+        self.wakeup = asyncio.Event()
+        self.closed = False
+        self.initialised = False  # connection_init received
+        self.acknowledged = False  # connection_ack sent
+        self.tasks: set[asyncio.Task] = set()
+        self.writer: asyncio.Task | None = None
+        if TRANSPORT_WS in offered:
+            self.protocol = TransportProtocol(self)
+        elif LEGACY_WS in offered:
+            self.protocol = LegacyProtocol(self)
+        else:
+            self.protocol = None
+            await self.accept()
+            await self.close(code=SUBPROTOCOL_NOT_ACCEPTABLE, reason="Subprotocol not acceptable")
+            self.closed = True
+            return
+        await self.accept(subprotocol=self.protocol.name)
+        self.writer = asyncio.create_task(self._write())
+        self.spawn(self._init_timeout())
+
+    # -- Incoming -----------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self.closed or self.protocol is None:
+            return
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > setting("SUBSCRIPTIONS_MAX_MESSAGE_BYTES"):
+            self.close_with(BAD_REQUEST, "Message too large")
+            return
+        if text_data is None:
+            await self.protocol.invalid("Binary messages are not accepted")
+            return
+        try:
+            message = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self.protocol.invalid("Message is not valid JSON")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.protocol.invalid("Message must be a JSON object with a string `type`")
+            return
+        try:
+            await self.protocol.handle(message)
+        except Exception:
+            logger.exception("Websocket message handling failed")
+            self.close_with(INTERNAL_ERROR, "Internal server error")
+
+    async def disconnect(self, code) -> None:
+        self.closed = True
+        for op_id in list(getattr(self, "operations", {})):
+            await self.stop_operation(op_id)
+        for task in list(getattr(self, "tasks", ())):
+            task.cancel()
+        if getattr(self, "writer", None) is not None:
+            self.writer.cancel()
+
+    # -- Connection -----------------------------------------------------------------------
+
+    async def initialise(self, payload: Any) -> None:
+        """Authenticate `connection_init`; the protocol acknowledges or rejects."""
+        self.initialised = True
+        params = payload if isinstance(payload, dict) else {}
+        try:
+            if has_credentials(params):
+                self.user, self.auth_method = await database_sync_to_async(authenticate)(
+                    params, self.scope.get("user")
+                )
+            else:  # the session's user, already loaded by AuthMiddleware: no SQL
+                self.user, self.auth_method = authenticate(params, self.scope.get("user"))
+        except AuthenticationFailed as error:
+            await self.protocol.reject(str(error))
+            return
+        if self.closed:
+            return
+        self.acknowledged = True
+        await self.protocol.acknowledge()
+
+    async def _init_timeout(self) -> None:
+        await asyncio.sleep(setting("SUBSCRIPTIONS_INIT_TIMEOUT"))
+        if not self.initialised and not self.closed:
+            self.close_with(INIT_TIMEOUT, "Connection initialisation timeout")
+
+    # -- Operations -----------------------------------------------------------------------
+
+    async def start_operation(self, op_id: str, payload: dict) -> None:
+        """Prepare and start one operation; the protocol has checked its id and shape."""
+        if len(self.operations) >= setting("SUBSCRIPTIONS_MAX_OPERATIONS"):
+            self.protocol.send_errors(op_id, [{
+                "message": "Too many active operations on this connection.",
+                "extensions": {"code": TOO_MANY_OPERATIONS},
+            }])
+            return
+        operation = Operation(op_id)
+        self.operations[op_id] = operation
+        try:
+            # Neither step runs SQL (limits, cached validation, cost; root resolvers that
+            # check their arguments): no thread hop, which matters when thousands subscribe.
+            prepared = prepare(
+                payload["query"], payload.get("variables"), payload.get("operationName"),
+                self.user,
+            )
+            if prepared.operation_type == OperationType.SUBSCRIPTION:
+                check_subscription(prepared, self.user)
+        except OperationRejected as rejected:
+            self._forget(op_id, operation)
+            self.protocol.send_errors(op_id, rejected.errors)
+            return
+        if self.operations.get(op_id) is not operation:
+            return  # stopped meanwhile
+        if prepared.operation_type == OperationType.SUBSCRIPTION:
+            operation.subscription = Subscription(op_id, prepared, self.user, self.deliver_event)
+            await get_hub().add(operation.subscription)
+            if self.operations.get(op_id) is not operation or self.closed:
+                await get_hub().remove(operation.subscription)
+        else:
+            operation.task = self.spawn(self._run_single(operation, prepared))
+
+    async def _run_single(self, operation: Operation, prepared: PreparedOperation) -> None:
+        try:
+            payload = await database_sync_to_async(execute_single)(prepared, self.user)
+        except Exception:
+            logger.exception("Websocket operation failed")
+            payload = {"data": None, "errors": [
+                {"message": "Internal server error.", "extensions": {"code": "INTERNAL"}}
+            ]}
+        if self.operations.get(operation.op_id) is not operation:
+            return  # the client stopped it: late results are not sent
+        self._forget(operation.op_id, operation)
+        self.protocol.send_result(operation.op_id, dumps(payload))
+        self.protocol.send_complete(operation.op_id)
+
+    async def stop_operation(self, op_id: str) -> bool:
+        """Stop `op_id` if active (client `complete`/`stop`, disconnect); whether it was."""
+        operation = self.operations.pop(op_id, None)
+        if operation is None:
+            return False
+        if operation.subscription is not None:
+            await get_hub().remove(operation.subscription)
+        # A running query's thread cannot be interrupted; its result is discarded.
+        self.dropped.pop(op_id, None)
+        self._purge_events(op_id)
+        return True
+
+    def _forget(self, op_id: str, operation: Operation) -> None:
+        if self.operations.get(op_id) is operation:
+            del self.operations[op_id]
+
+    def spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    # -- Outgoing -------------------------------------------------------------------------
+
+    def deliver_event(self, op_id: str, payload_json: str, payload: dict) -> None:
+        """Queue one subscription event (called by the hub; never blocks)."""
+        if self.closed or op_id not in self.operations:
+            return
+        if self.queued_events >= setting("SUBSCRIPTIONS_SEND_QUEUE"):
+            self._drop_oldest_event()
+        self.outbox.append(("event", op_id, payload_json, payload))
+        self.queued_events += 1
+        self.wakeup.set()
+
+    def _drop_oldest_event(self) -> None:
+        for index, item in enumerate(self.outbox):
+            if item[0] == "event":
+                del self.outbox[index]
+                self.queued_events -= 1
+                self.dropped[item[1]] = self.dropped.get(item[1], 0) + 1
+                return
+
+    def _purge_events(self, op_id: str) -> None:
+        kept = deque(item for item in self.outbox if not (item[0] == "event" and item[1] == op_id))
+        self.queued_events -= len(self.outbox) - len(kept)
+        self.outbox = kept
+
+    def send_message(self, message: dict | str) -> None:
+        """Queue a protocol message (never dropped), in order with everything else."""
+        if self.closed:
+            return
+        self.outbox.append(("message", None, message if isinstance(message, str)
+                            else dumps(message), None))
+        self.wakeup.set()
+
+    def close_with(self, code: int, reason: str = "") -> None:
+        """Close after the messages already queued are written."""
+        if self.closed:
+            return
+        self.outbox.append(("close", None, code, reason))
+        self.closed = True
+        self.wakeup.set()
+
+    async def _write(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            while self.outbox:
+                kind, op_id, data, extra = self.outbox.popleft()
+                if kind == "close":
+                    await self.close(code=data, reason=extra)
+                    self.outbox.clear()
+                    return
+                if kind == "event":
+                    self.queued_events -= 1
+                    if op_id not in self.operations:
+                        continue
+                    dropped = self.dropped.pop(op_id, 0)
+                    if dropped:
+                        extra = {**extra, "extensions": {
+                            **(extra.get("extensions") or {}), "droppedEvents": dropped,
+                        }}
+                        data = dumps(extra)
+                    data = self.protocol.event_message(op_id, data)
+                await self.send(text_data=data)

@@ -1,0 +1,227 @@
+"""The process's end of the "products" group: one channel, fanned out to local subscribers.
+
+Each server process (more exactly, each event loop) has one `Hub`. It joins the channel-layer
+group with a single channel of its own, so `group_send` costs one message per process, not
+one per websocket (with channels-redis that is one Redis list per process, and the layer's
+per-channel capacity of 100 is not shared by thousands of sockets).
+
+Local subscriptions are grouped by (operation document, operationName, variables, viewer
+class). For each event the schema runs once per group, in one worker-thread call, and the
+serialized payload is queued to every member; a group whose resolution fails gets its own
+error payload and the others are unaffected. Events are handled one at a time, in order.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from subscriptions.conf import setting
+from subscriptions.events import MESSAGE_TYPE
+from subscriptions.execution import PreparedOperation, execute_event, viewer_class
+
+logger = logging.getLogger("vitrine.subscriptions")
+
+# channels-redis forgets group members after `group_expiry` (1 day): re-join well before.
+REJOIN_INTERVAL = 3600.0
+# Events received but not yet executed, per process.
+BACKLOG = 10_000
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One active subscription operation of one websocket connection."""
+
+    op_id: str
+    prepared: PreparedOperation
+    user: Any
+    deliver: Callable[[str, str, dict], None]
+    """deliver(op_id, payload_json, payload): queue a result to the connection; must not block."""
+    key: tuple = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = (
+            self.prepared.query,
+            self.prepared.operation_name,
+            dumps(self.prepared.variables or {}),
+            viewer_class(self.user, self.prepared),
+        )
+
+
+@dataclass(eq=False)
+class Group:
+    """Subscriptions that share one execution per event."""
+
+    prepared: PreparedOperation
+    user: Any
+    members: dict[Subscription, None] = field(default_factory=dict)
+
+
+INTERNAL_PAYLOAD = {
+    "data": None,
+    "errors": [{"message": "Internal server error.", "extensions": {"code": "INTERNAL"}}],
+}
+
+
+def run_groups(groups: list[tuple[PreparedOperation, Any]], event: dict) -> list:
+    """Execute every group for `event` (sync, one thread call). None: nothing to send.
+
+    Each group is isolated: a failure becomes that group's INTERNAL error payload.
+    """
+    payloads = []
+    for prepared, user in groups:
+        try:
+            payloads.append(execute_event(prepared, user, event))
+        except Exception:
+            logger.exception("Subscription execution failed")
+            payloads.append({**INTERNAL_PAYLOAD})
+    return payloads
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.groups: dict[tuple, Group] = {}
+        self.channel: str | None = None
+        self.task: asyncio.Task | None = None
+        self.worker: asyncio.Task | None = None
+        self.backlog: asyncio.Queue = asyncio.Queue()
+        self.lock = asyncio.Lock()
+        self.layer = None
+        self.events_handled = 0
+
+    @property
+    def size(self) -> int:
+        return sum(len(group.members) for group in self.groups.values())
+
+    async def add(self, subscription: Subscription) -> None:
+        """Register `subscription`; once this returns, every later event reaches it."""
+        async with self.lock:
+            group = self.groups.get(subscription.key)
+            if group is None:
+                group = self.groups[subscription.key] = Group(
+                    subscription.prepared, subscription.user
+                )
+            group.members[subscription] = None
+            if self.task is None:
+                await self._start()
+
+    async def remove(self, subscription: Subscription) -> None:
+        async with self.lock:
+            group = self.groups.get(subscription.key)
+            if group is None or subscription not in group.members:
+                return
+            del group.members[subscription]
+            if not group.members:
+                del self.groups[subscription.key]
+            if not self.groups:
+                await self._stop()
+
+    async def _start(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
+        self.backlog = asyncio.Queue(maxsize=BACKLOG)
+        self.task = asyncio.create_task(self._receive(), name="vitrine-subscriptions-receive")
+        self.worker = asyncio.create_task(self._process(), name="vitrine-subscriptions-process")
+
+    async def _stop(self) -> None:
+        for task in (self.task, self.worker):
+            if task is not None:
+                task.cancel()
+        self.task = self.worker = None
+        if self.channel is not None:
+            try:
+                await self.layer.group_discard(setting("SUBSCRIPTIONS_GROUP"), self.channel)
+            except Exception:
+                logger.warning("Could not leave the subscriptions group", exc_info=True)
+            self.channel = None
+
+    async def _receive(self) -> None:
+        """Move events from the layer to the local backlog at once.
+
+        The layer's channels hold only `capacity` messages (100 by default, in memory and in
+        Redis) and drop the rest silently; draining them while events are being executed
+        keeps a burst of writes from being lost. Past BACKLOG the oldest event is dropped,
+        with a warning.
+        """
+        group_name = setting("SUBSCRIPTIONS_GROUP")
+        loop = asyncio.get_running_loop()
+        rejoin_at = loop.time() + REJOIN_INTERVAL
+        while True:
+            try:
+                message = await asyncio.wait_for(
+                    self.layer.receive(self.channel), timeout=REJOIN_INTERVAL
+                )
+            except TimeoutError:
+                message = None
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Receiving from the channel layer failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            if loop.time() >= rejoin_at:
+                rejoin_at = loop.time() + REJOIN_INTERVAL
+                await self.layer.group_add(group_name, self.channel)
+            if message is None or message.get("type") != MESSAGE_TYPE:
+                continue
+            if self.backlog.full():
+                self.backlog.get_nowait()
+                logger.warning("Subscription event backlog full: dropped the oldest event")
+            self.backlog.put_nowait(message)
+
+    async def _process(self) -> None:
+        while True:
+            message = await self.backlog.get()
+            try:
+                await self.handle(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Handling a product event failed")
+
+    async def handle(self, event: dict) -> None:
+        """Execute each group once for `event` and queue the results to its members."""
+        groups = list(self.groups.values())
+        if not groups:
+            return
+        root = {key: event.get(key) for key in ("event", "id", "snapshot")}
+        payloads = await database_sync_to_async(run_groups)(
+            [(group.prepared, group.user) for group in groups], root
+        )
+        self.events_handled += 1
+        stamp = setting("SUBSCRIPTIONS_COMMIT_TIMESTAMPS")
+        for group, payload in zip(groups, payloads, strict=True):
+            if payload is None:
+                continue
+            if stamp and "committed_at" in event:
+                payload.setdefault("extensions", {})["committedAt"] = event["committed_at"]
+            encoded = dumps(payload)
+            for subscription in list(group.members):
+                try:
+                    subscription.deliver(subscription.op_id, encoded, payload)
+                except Exception:
+                    logger.exception("Delivering an event to a subscriber failed")
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub

@@ -1,0 +1,188 @@
+"""The two websocket subprotocols' message rules, on top of GraphQLWebsocketConsumer.
+
+`TransportProtocol` — graphql-transport-ws (../shared/REFERENCE.md §2):
+  connection_init → connection_ack (4403 when its credentials are refused, 4429 for a second
+  one, 4408 when none arrives within the init timeout); ping → pong at any time, pong is
+  ignored; subscribe before the ack → 4401, with an id already active → 4409; results go out
+  as `next`, then `complete`; a request error (parse, validation, variables) is one `error`
+  with no `complete`; the client's `complete` stops an operation; anything malformed or of
+  an unknown type → 4400.
+
+`LegacyProtocol` — graphql-ws of subscriptions-transport-ws (§3):
+  connection_init → connection_ack then `ka` every SUBSCRIPTIONS_KEEPALIVE seconds; refused
+  credentials → connection_error, then close 4403 (the reference server's 1011 is refused by
+  Daphne); start → data… (and complete for queries and mutations); a duplicate id replaces
+  the running operation; request errors → `error` {id, payload: [errors]}; stop → complete;
+  connection_terminate → close 1000. A start before connection_ack gets an `error` (this
+  server always expects connection_init, which the reference client always sends first).
+  Unparseable messages → connection_error, unknown types → error, as the reference server.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from subscriptions.conf import setting
+from subscriptions.consumer import (
+    BAD_REQUEST,
+    DUPLICATE_SUBSCRIBER,
+    FORBIDDEN,
+    LEGACY_WS,
+    TOO_MANY_INIT,
+    TRANSPORT_WS,
+    UNAUTHORIZED,
+)
+from subscriptions.hub import dumps
+
+if TYPE_CHECKING:
+    from subscriptions.consumer import GraphQLWebsocketConsumer
+
+
+def _optional(payload: dict, name: str, kind: type) -> bool:
+    value = payload.get(name)
+    return value is None or isinstance(value, kind)
+
+
+def valid_operation_payload(payload: Any) -> bool:
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and _optional(payload, "variables", dict)
+        and _optional(payload, "operationName", str)
+        and _optional(payload, "extensions", dict)
+    )
+
+
+class TransportProtocol:
+    name = TRANSPORT_WS
+
+    def __init__(self, consumer: GraphQLWebsocketConsumer) -> None:
+        self.consumer = consumer
+
+    async def invalid(self, reason: str) -> None:
+        self.consumer.close_with(BAD_REQUEST, reason)
+
+    async def handle(self, message: dict) -> None:
+        consumer = self.consumer
+        kind = message["type"]
+        if kind == "connection_init":
+            payload = message.get("payload")
+            if payload is not None and not isinstance(payload, dict):
+                return await self.invalid("Invalid connection_init payload")
+            if consumer.initialised:
+                consumer.close_with(TOO_MANY_INIT, "Too many initialisation requests")
+                return
+            await consumer.initialise(payload)
+        elif kind == "ping":
+            pong = {"type": "pong"}
+            if isinstance(message.get("payload"), dict):
+                pong["payload"] = message["payload"]
+            consumer.send_message(pong)
+        elif kind == "pong":
+            return
+        elif kind == "subscribe":
+            op_id = message.get("id")
+            payload = message.get("payload")
+            if not isinstance(op_id, str) or not op_id or not valid_operation_payload(payload):
+                return await self.invalid("Invalid subscribe message")
+            if not consumer.acknowledged:
+                consumer.close_with(UNAUTHORIZED, "Unauthorized")
+                return
+            if op_id in consumer.operations:
+                consumer.close_with(DUPLICATE_SUBSCRIBER, f"Subscriber for {op_id} already exists")
+                return
+            await consumer.start_operation(op_id, payload)
+        elif kind == "complete":
+            op_id = message.get("id")
+            if not isinstance(op_id, str) or not op_id:
+                return await self.invalid("Invalid complete message")
+            await consumer.stop_operation(op_id)
+        else:
+            await self.invalid(f"Unexpected message of type {kind!r}")
+
+    async def acknowledge(self) -> None:
+        self.consumer.send_message({"type": "connection_ack"})
+
+    async def reject(self, reason: str) -> None:
+        self.consumer.close_with(FORBIDDEN, "Forbidden")
+
+    def send_errors(self, op_id: str, errors: list[dict]) -> None:
+        self.consumer.send_message({"id": op_id, "type": "error", "payload": errors})
+
+    def send_result(self, op_id: str, payload_json: str) -> None:
+        self.consumer.send_message(self.event_message(op_id, payload_json))
+
+    def send_complete(self, op_id: str) -> None:
+        self.consumer.send_message({"id": op_id, "type": "complete"})
+
+    def event_message(self, op_id: str, payload_json: str) -> str:
+        return '{"id":%s,"type":"next","payload":%s}' % (dumps(op_id), payload_json)
+
+
+class LegacyProtocol:
+    name = LEGACY_WS
+
+    def __init__(self, consumer: GraphQLWebsocketConsumer) -> None:
+        self.consumer = consumer
+
+    async def invalid(self, reason: str) -> None:
+        self.consumer.send_message({"type": "connection_error", "payload": {"message": reason}})
+
+    async def handle(self, message: dict) -> None:
+        consumer = self.consumer
+        kind = message["type"]
+        op_id = message.get("id")
+        if kind == "connection_init":
+            if consumer.initialised:
+                return  # already initialised: ignored
+            await consumer.initialise(message.get("payload"))
+        elif kind == "start":
+            if not isinstance(op_id, str) or not op_id:
+                return self._error(op_id, "A start message needs a string `id`.")
+            if not consumer.acknowledged:
+                return self._error(op_id, "Send connection_init and wait for connection_ack.")
+            payload = message.get("payload")
+            if not valid_operation_payload(payload):
+                return self._error(op_id, "Invalid start payload: `query` must be a string.")
+            if op_id in consumer.operations:
+                await consumer.stop_operation(op_id)  # a duplicate id replaces the old one
+            await consumer.start_operation(op_id, payload)
+        elif kind == "stop":
+            if isinstance(op_id, str) and await consumer.stop_operation(op_id):
+                self.send_complete(op_id)
+        elif kind == "connection_terminate":
+            consumer.close_with(1000, "")
+        else:
+            self._error(op_id, f"Invalid message type {kind!r}.")
+
+    def _error(self, op_id: Any, message: str) -> None:
+        error = {"type": "error", "payload": {"message": message}}
+        if op_id is not None:
+            error["id"] = op_id
+        self.consumer.send_message(error)
+
+    async def acknowledge(self) -> None:
+        self.consumer.send_message({"type": "connection_ack"})
+        self.consumer.send_message({"type": "ka"})
+        self.consumer.spawn(self._keepalive())
+
+    async def _keepalive(self) -> None:
+        while not self.consumer.closed:
+            await asyncio.sleep(setting("SUBSCRIPTIONS_KEEPALIVE"))
+            self.consumer.send_message({"type": "ka"})
+
+    async def reject(self, reason: str) -> None:
+        self.consumer.send_message({"type": "connection_error", "payload": {"message": reason}})
+        self.consumer.close_with(FORBIDDEN, "Forbidden")
+
+    def send_errors(self, op_id: str, errors: list[dict]) -> None:
+        self.consumer.send_message({"id": op_id, "type": "error", "payload": errors})
+
+    def send_result(self, op_id: str, payload_json: str) -> None:
+        self.consumer.send_message(self.event_message(op_id, payload_json))
+
+    def send_complete(self, op_id: str) -> None:
+        self.consumer.send_message({"id": op_id, "type": "complete"})
+
+    def event_message(self, op_id: str, payload_json: str) -> str:
+        return '{"id":%s,"type":"data","payload":%s}' % (dumps(op_id), payload_json)

@@ -1,0 +1,197 @@
+"""Helpers for the websocket tests: an in-process client, async tests, the Node ws clients.
+
+`WsClient` drives `project.asgi.application` (the real middleware stack: origin check,
+sessions, auth) through channels' `WebsocketCommunicator`. `async_test` runs an async test
+body on a fresh event loop from a plain pytest test (no pytest-asyncio needed); database
+work inside it runs on the test's thread, so these tests use `transactional_db`.
+
+`run_ws_client` runs a script of tests/ws_clients/ (its own package.json: graphql-ws,
+subscriptions-transport-ws, ws; installed with `npm ci` by bin/setup-clients).
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+
+WS_CLIENTS_DIR = Path(__file__).resolve().parent / "ws_clients"
+TRANSPORT = "graphql-transport-ws"
+LEGACY = "graphql-ws"
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def async_test(function):
+    """Run `async def test_...(fixtures)` on its own event loop."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return async_to_sync(function)(*args, **kwargs)
+
+    return wrapper
+
+
+class WsClient:
+    """One websocket connection to the ASGI application at /graphql/."""
+
+    def __init__(self, *subprotocols: str, headers: list | None = None) -> None:
+        from project.asgi import application
+
+        self.communicator = WebsocketCommunicator(
+            application, "/graphql/", headers=[ORIGIN, *(headers or [])],
+            subprotocols=list(subprotocols),
+        )
+        self.subprotocol: str | None = None
+
+    async def connect(self) -> str | None:
+        connected, subprotocol = await self.communicator.connect(timeout=5)
+        assert connected, "the handshake was refused"
+        self.subprotocol = subprotocol
+        return subprotocol
+
+    async def send(self, message: dict | str) -> None:
+        text = message if isinstance(message, str) else json.dumps(message)
+        await self.communicator.send_to(text_data=text)
+
+    async def receive(self, timeout: float = 5) -> dict:
+        """The next message; fails on a close."""
+        output = await self.communicator.receive_output(timeout)
+        assert output["type"] == "websocket.send", f"expected a message, got {output}"
+        return json.loads(output["text"])
+
+    async def receive_skipping_ka(self, timeout: float = 5) -> dict:
+        while True:
+            message = await self.receive(timeout)
+            if message.get("type") != "ka":
+                return message
+
+    async def closed(self, timeout: float = 5) -> int:
+        """Wait for the server's close (skipping messages before it); its code."""
+        while True:
+            output = await self.communicator.receive_output(timeout)
+            if output["type"] == "websocket.close":
+                return output.get("code", 1000)
+
+    async def nothing(self, timeout: float = 0.3) -> bool:
+        """Whether nothing (but keep-alives) arrives within `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (remaining := deadline - loop.time()) > 0:
+            if await self.communicator.receive_nothing(remaining):
+                return True
+            message = await self.communicator.receive_output()
+            if message["type"] != "websocket.send" or json.loads(message["text"]) != {"type": "ka"}:
+                raise AssertionError(f"unexpected {message}")
+        return True
+
+    async def init(self, payload: dict | None = None) -> dict:
+        """connection_init and its ack (the legacy `ka` that follows is left queued)."""
+        message: dict[str, Any] = {"type": "connection_init"}
+        if payload is not None:
+            message["payload"] = payload
+        await self.send(message)
+        return await self.receive()
+
+    async def open(self, payload: dict | None = None) -> WsClient:
+        await self.connect()
+        ack = await self.init(payload)
+        assert ack == {"type": "connection_ack"}, ack
+        return self
+
+    async def subscribe(self, op_id: str, query: str, variables: dict | None = None) -> None:
+        """Start an operation and wait until the server has registered it.
+
+        A ping (or, in the legacy protocol, a cheap query) sent after it is answered only
+        once the server has handled the subscribe message.
+        """
+        kind = "subscribe" if self.subprotocol == TRANSPORT else "start"
+        payload: dict[str, Any] = {"query": query}
+        if variables is not None:
+            payload["variables"] = variables
+        await self.send({"id": op_id, "type": kind, "payload": payload})
+        await self.sync()
+
+    async def sync(self) -> None:
+        if self.subprotocol == TRANSPORT:
+            await self.send({"type": "ping"})
+            assert await self.receive() == {"type": "pong"}
+        else:
+            await self.send({"id": "__sync", "type": "start",
+                             "payload": {"query": "{ __typename }"}})
+            assert (await self.receive_skipping_ka())["id"] == "__sync"
+            assert (await self.receive_skipping_ka()) == {"id": "__sync", "type": "complete"}
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+# -- Node clients ------------------------------------------------------------------------
+
+
+def require_ws_clients() -> None:
+    from tests.live_server import skip_or_fail
+
+    if shutil.which("node") is None:
+        skip_or_fail("Node.js is not installed: the websocket client tests need node >= 20")
+    if not (WS_CLIENTS_DIR / "node_modules" / ".package-lock.json").exists():
+        skip_or_fail("tests/ws_clients has no node_modules: run bin/setup-clients")
+
+
+class NodeClient:
+    """A tests/ws_clients script running in the background, speaking JSON lines."""
+
+    def __init__(self, script: str, env: dict[str, str]) -> None:
+        require_ws_clients()
+        self.script = script
+        self.process = subprocess.Popen(
+            ["node", str(WS_CLIENTS_DIR / script)],
+            cwd=WS_CLIENTS_DIR, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.lines: list[dict] = []
+
+    def read(self, timeout: float = 20) -> dict:
+        """The next JSON line printed by the script."""
+        import selectors
+
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            self.fail(f"no output within {timeout} s")
+        line = self.process.stdout.readline()
+        if not line:
+            self.fail("the script exited")
+        message = json.loads(line)
+        self.lines.append(message)
+        return message
+
+    def wait_for(self, kind: str, timeout: float = 20) -> dict:
+        while True:
+            message = self.read(timeout)
+            if message.get("kind") == kind:
+                return message
+            if message.get("kind") == "failed":
+                self.fail(f"client failed: {message}")
+
+    def fail(self, reason: str) -> None:
+        self.stop()
+        stderr = self.process.stderr.read() if self.process.stderr else ""
+        pytest.fail(f"node {self.script}: {reason}\nseen: {self.lines}\nstderr: {stderr[-3000:]}",
+                    pytrace=False)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
