@@ -33,7 +33,7 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
 
     by_product = Window(Avg("rating"), partition_by=[F("product_id")])
     reviews, stats = defaultdict(list), {}
-    for product_id, rating, title, username, position, average, count in (
+    for product_id, rating, title, username, average, count in (
         Review.objects.filter(product_id__in=ids)
         .annotate(
             position=Window(
@@ -45,8 +45,7 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
             count=Window(Count("id"), partition_by=[F("product_id")]),
         )
         .filter(position__lte=5)
-        .values_list("product_id", "rating", "title", "author__username", "position",
-                     "average", "count")
+        .values_list("product_id", "rating", "title", "author__username", "average", "count")
         .order_by("product_id", "position")
     ):
         stats[product_id] = (average, count)

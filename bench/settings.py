@@ -8,7 +8,7 @@ os.environ.setdefault(
 )
 os.environ["DEBUG"] = "0"  # graphene-django adds per-field debug middleware under DEBUG.
 
-from project.settings import *  # noqa: E402, F403
+from project.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,4 +1,5 @@
 """The ASGI entry point: HTTP through Django, websockets through Channels."""
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -9,15 +10,19 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from subscriptions.origin import BrowserOriginValidator  # noqa: E402
 from subscriptions.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": BrowserOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )
+
+# Everything loaded so far lives as long as the process: keep it out of the collector's way.
+# Halves the garbage-collection time of a catalog page (measured with bench/).
+gc.freeze()

@@ -12,7 +12,9 @@ from graphql_jwt.shortcuts import get_token
 from tests.test_ws_protocol import save
 from tests.ws_live import LEGACY, WsClient, async_test
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Tests that touch the database are transactional: the consumer runs its queries in
+# another thread context than the test's transaction. The others need no database.
+uses_db = pytest.mark.django_db(transaction=True)
 
 UPDATED = "subscription { productUpdated { name } }"
 
@@ -66,6 +68,7 @@ async def test_start_before_ack_is_an_error_for_that_operation():
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_query_sends_data_then_complete(catalog):
     client = await WsClient(LEGACY).open()
@@ -78,6 +81,7 @@ async def test_query_sends_data_then_complete(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_resolver_errors_go_in_data(catalog):
     client = await WsClient(LEGACY).open()
@@ -99,6 +103,7 @@ async def test_validation_error_is_an_error_message():
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_subscription_data_then_stop_completes(catalog):
     client = await WsClient(LEGACY).open()
@@ -115,6 +120,7 @@ async def test_subscription_data_then_stop_completes(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_duplicate_start_id_replaces_the_operation(catalog):
     client = await WsClient(LEGACY).open()
@@ -156,6 +162,7 @@ async def test_oversized_message_closes_4400(settings):
     assert await client.closed() == 4400
 
 
+@uses_db
 @async_test
 async def test_too_many_operations(settings, catalog):
     settings.SUBSCRIPTIONS_MAX_OPERATIONS = 1
@@ -168,6 +175,7 @@ async def test_too_many_operations(settings, catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_jwt_in_connection_params_authenticates(users):
     token = await database_sync_to_async(get_token)(users["staff"])

@@ -16,7 +16,9 @@ from graphql_relay import to_global_id
 from products.models import Product
 from tests.ws_live import LEGACY, TRANSPORT, WsClient, async_test
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Tests that touch the database are transactional: the consumer runs its queries in
+# another thread context than the test's transaction. The others need no database.
+uses_db = pytest.mark.django_db(transaction=True)
 
 UPDATED = "subscription { productUpdated { name } }"
 
@@ -154,6 +156,7 @@ async def test_binary_and_oversized_messages_close_4400(settings):
     assert await client.closed() == 4400
 
 
+@uses_db
 @async_test
 async def test_duplicate_active_id_closes_4409(catalog):
     client = await WsClient(TRANSPORT).open()
@@ -162,6 +165,7 @@ async def test_duplicate_active_id_closes_4409(catalog):
     assert await client.closed() == 4409
 
 
+@uses_db
 @async_test
 async def test_an_id_may_be_reused_after_complete(catalog):
     client = await WsClient(TRANSPORT).open()
@@ -175,6 +179,7 @@ async def test_an_id_may_be_reused_after_complete(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_query_over_the_socket_sends_one_next_then_complete(catalog):
     client = await WsClient(TRANSPORT).open()
@@ -189,6 +194,7 @@ async def test_query_over_the_socket_sends_one_next_then_complete(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_resolver_errors_of_a_query_come_in_next(catalog):
     client = await WsClient(TRANSPORT).open()
@@ -203,6 +209,7 @@ async def test_resolver_errors_of_a_query_come_in_next(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_mutation_over_the_socket(catalog, users):
     token = await database_sync_to_async(get_token)(users["staff"])
@@ -243,6 +250,7 @@ def test_request_errors_are_one_error_message_without_complete(query, code):
     run()
 
 
+@uses_db
 @async_test
 async def test_variables_that_do_not_coerce_are_an_error(catalog):
     client = await WsClient(TRANSPORT).open()
@@ -256,6 +264,7 @@ async def test_variables_that_do_not_coerce_are_an_error(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_subscription_sends_next_per_event_and_complete_stops_it(catalog):
     client = await WsClient(TRANSPORT).open()
@@ -270,6 +279,7 @@ async def test_subscription_sends_next_per_event_and_complete_stops_it(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_product_updated_filters_by_id(catalog):
     amp, novel = catalog["products"]["amp"], catalog["products"]["novel"]
@@ -283,6 +293,7 @@ async def test_product_updated_filters_by_id(catalog):
     await client.close()
 
 
+@uses_db
 @async_test
 async def test_too_many_operations_is_an_error_for_that_operation(settings, catalog):
     settings.SUBSCRIPTIONS_MAX_OPERATIONS = 2
@@ -314,6 +325,7 @@ async def me(client: WsClient) -> dict:
     return result["payload"]["data"]["me"]
 
 
+@uses_db
 @async_test
 async def test_jwt_in_connection_init_authenticates(users):
     token = await database_sync_to_async(get_token)(users["creator"])
@@ -323,6 +335,7 @@ async def test_jwt_in_connection_init_authenticates(users):
         await client.close()
 
 
+@uses_db
 @async_test
 async def test_session_cookie_authenticates_without_params(users):
     def session_cookie():
@@ -339,6 +352,7 @@ async def test_session_cookie_authenticates_without_params(users):
     await anonymous.close()
 
 
+@uses_db
 @async_test
 async def test_disconnect_removes_subscriptions_from_the_hub(catalog):
     from subscriptions.hub import get_hub
