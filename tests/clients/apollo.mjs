@@ -14,8 +14,12 @@ import {
   HttpLink,
   InMemoryCache,
   gql,
+  split,
 } from '@apollo/client';
-import { relayStylePagination } from '@apollo/client/utilities';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { getMainDefinition, relayStylePagination } from '@apollo/client/utilities';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 
 import { graphqlUrl, recordingFetch, run } from './lib.mjs';
 
@@ -248,15 +252,341 @@ async function errors(fetchFn, exchanges) {
   };
 }
 
-// PENDING: mutations. The schema has no mutation yet. When one lands, add `mutation()` here:
-// client.mutate(...) and check that the returned object updates the cached entity of the same
-// global id (cache.identify / readFragment), and that a coded error arrives as
-// CombinedGraphQLErrors.
+const PRODUCT_PAYLOAD = gql`
+  fragment Payload on Product {
+    id
+    name
+    price
+    stock
+    isPublished
+    category {
+      id
+      name
+    }
+  }
+`;
 
-// PENDING: subscriptions. None exist yet. When one lands, add `subscription()` here: a client
-// whose link is split(isSubscription, new GraphQLWsLink(createClient({url: WS_URL})), httpLink)
-// (@apollo/client/link/subscriptions + npm graphql-ws, ws; pin both in package.json), then
-// subscribe, trigger an event over HTTP and check the payload. LiveServer.ws_url gives WS_URL.
+const SIGN_IN = gql`
+  mutation SignIn($input: TokenAuthInput!) {
+    tokenAuth(input: $input) {
+      token
+      user {
+        id
+        username
+      }
+      errors {
+        field
+        message
+        code
+      }
+    }
+  }
+`;
+
+const CREATE_PRODUCT = gql`
+  mutation CreateProduct($input: CreateProductInput!) {
+    createProduct(input: $input) {
+      product {
+        ...Payload
+      }
+      errors {
+        field
+        message
+        code
+      }
+      clientMutationId
+    }
+  }
+  ${PRODUCT_PAYLOAD}
+`;
+
+const UPDATE_PRODUCT = gql`
+  mutation UpdateProduct($input: UpdateProductInput!) {
+    updateProduct(input: $input) {
+      product {
+        id
+        name
+        price
+      }
+      errors {
+        field
+        message
+        code
+      }
+      clientMutationId
+    }
+  }
+`;
+
+const PRODUCT_SUMMARY = gql`
+  query ProductSummary($id: ID!) {
+    product(id: $id) {
+      id
+      name
+      price
+    }
+  }
+`;
+
+/** A client whose HTTP requests carry `Authorization: Bearer <token>`. */
+function authedClient(fetchFn, token) {
+  return new ApolloClient({
+    link: new HttpLink({
+      uri: graphqlUrl(),
+      fetch: fetchFn,
+      headers: { authorization: `Bearer ${token}` },
+    }),
+    cache: new InMemoryCache(),
+  });
+}
+
+/** Sign in with tokenAuth (USERNAME / PASSWORD): the JWT. */
+async function signIn(fetchFn) {
+  const { data } = await makeClient(fetchFn).mutate({
+    mutation: SIGN_IN,
+    variables: {
+      input: { username: process.env.USERNAME, password: process.env.PASSWORD },
+    },
+  });
+  return data.tokenAuth;
+}
+
+/** The next value of `values` (an array filled by a subscription) past index `count`. */
+function nextEvent(values, count, what, timeoutMs = 15_000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      if (values.length > count) resolve(values[count]);
+      else if (Date.now() - started > timeoutMs) reject(new Error(`no ${what} in ${timeoutMs} ms`));
+      else setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+// Mutations over HTTP with a JWT: the returned objects land in the normalized cache, so a
+// query cached before the update reads the new values without a request; input problems come
+// back as `errors` in the payload, missing credentials as a coded CombinedGraphQLErrors.
+async function mutations(fetchFn, exchanges, token) {
+  const categoryId = process.env.CATEGORY_ID;
+  const anonymous = makeClient(fetchFn);
+  let unauthenticated = null;
+  try {
+    await anonymous.mutate({
+      mutation: CREATE_PRODUCT,
+      variables: { input: { name: 'Nope', price: '1.00', category: categoryId } },
+    });
+  } catch (error) {
+    unauthenticated = describeError(error);
+  }
+
+  const client = authedClient(fetchFn, token);
+  const created = await client.mutate({
+    mutation: CREATE_PRODUCT,
+    variables: {
+      input: {
+        name: 'Apollo Turntable',
+        description: 'Made by Apollo Client.',
+        price: '349.90',
+        stock: 3,
+        category: categoryId,
+        isPublished: true,
+        clientMutationId: 'apollo-create-1',
+      },
+    },
+  });
+  const product = created.data.createProduct.product;
+  const key = client.cache.identify(product);
+  const cachedAfterCreate = client.cache.readFragment({
+    id: key,
+    fragment: PRODUCT_PAYLOAD,
+    fragmentName: 'Payload',
+  });
+
+  // A query cached (and watched) before the update...
+  const summary = await client.query({
+    query: PRODUCT_SUMMARY,
+    variables: { id: product.id },
+    fetchPolicy: 'network-only',
+  });
+  const watched = [];
+  const watch = client
+    .watchQuery({ query: PRODUCT_SUMMARY, variables: { id: product.id }, fetchPolicy: 'cache-only' })
+    .subscribe(({ data }) => data?.product && watched.push(data.product));
+
+  const before = exchanges.length;
+  const updated = await client.mutate({
+    mutation: UPDATE_PRODUCT,
+    variables: {
+      input: { id: product.id, name: 'Apollo Turntable II', price: '299.00', clientMutationId: 'apollo-update-1' },
+    },
+  });
+  // ...reads the update from the cache: no request besides the mutation itself.
+  const afterUpdate = client.readQuery({ query: PRODUCT_SUMMARY, variables: { id: product.id } });
+  const cacheFirst = await client.query({
+    query: PRODUCT_SUMMARY,
+    variables: { id: product.id },
+    fetchPolicy: 'cache-first',
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const requestsForUpdate = exchanges.slice(before).map((e) => ({ method: e.method, status: e.status }));
+  watch.unsubscribe();
+
+  const invalid = await client.mutate({
+    mutation: CREATE_PRODUCT,
+    variables: { input: { name: 'Free lunch', price: '0', category: categoryId } },
+  });
+
+  return {
+    unauthenticated,
+    created: {
+      payload: created.data.createProduct,
+      key,
+      cached: cachedAfterCreate,
+    },
+    update: {
+      before: summary.data.product,
+      payload: updated.data.updateProduct,
+      cached: afterUpdate?.product ?? null,
+      cacheFirst: cacheFirst.data?.product ?? null,
+      watched,
+      requests: requestsForUpdate,
+    },
+    invalid: invalid.data.createProduct,
+  };
+}
+
+const PRODUCT_CREATED = gql`
+  subscription OnProductCreated {
+    productCreated {
+      id
+      name
+      price
+    }
+  }
+`;
+
+const PRODUCT_UPDATED = gql`
+  subscription OnProductUpdated($id: ID) {
+    productUpdated(id: $id) {
+      id
+      name
+      price
+    }
+  }
+`;
+
+// Subscriptions through GraphQLWsLink (graphql-ws over `ws`, signed in by the connection_init
+// payload), split from the HTTP link. Another client (HTTP only) writes; the events arrive
+// over the socket and Apollo writes them into the subscriber's normalized cache.
+async function subscriptions(fetchFn, token) {
+  const categoryId = process.env.CATEGORY_ID;
+  const wsUrl = process.env.WS_URL || graphqlUrl().replace(/^http/, 'ws');
+  const acks = [];
+  const wsClient = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    on: { connected: (_socket, payload) => acks.push(payload ?? null) },
+  });
+  // GraphQLWsLink calls client.subscribe when Apollo starts a subscription; count the calls
+  // so a probe can be sent after it on the same socket.
+  let linkSubscribes = 0;
+  const linkClient = new Proxy(wsClient, {
+    get(target, name) {
+      if (name === 'subscribe') {
+        return (...args) => {
+          linkSubscribes += 1;
+          return target.subscribe(...args);
+        };
+      }
+      const value = target[name];
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  /** Resolves once the server answered a query sent after every subscription so far: the
+   * server handles a socket's messages in order, so those subscriptions are registered. */
+  async function registered(expected) {
+    const started = Date.now();
+    while (linkSubscribes < expected) {
+      if (Date.now() - started > 10_000) throw new Error('the link never subscribed');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await new Promise((resolve, reject) => {
+      wsClient.subscribe({ query: '{ __typename }' }, { next() {}, error: reject, complete: resolve });
+    });
+  }
+
+  const httpLink = new HttpLink({ uri: graphqlUrl(), fetch: fetchFn });
+  const subscriber = new ApolloClient({
+    link: split(
+      ({ query }) => {
+        const definition = getMainDefinition(query);
+        return definition.kind === 'OperationDefinition' && definition.operation === 'subscription';
+      },
+      new GraphQLWsLink(linkClient),
+      httpLink,
+    ),
+    cache: new InMemoryCache(),
+  });
+  const writer = authedClient(fetchFn, token);
+
+  try {
+    const createdEvents = [];
+    const errors = [];
+    const createdSub = subscriber.subscribe({ query: PRODUCT_CREATED }).subscribe({
+      next: (result) => (result.error ? errors.push(describeError(result.error)) : createdEvents.push(result.data)),
+      error: (error) => errors.push(describeError(error)),
+    });
+    await registered(1);
+    const created = await writer.mutate({
+      mutation: CREATE_PRODUCT,
+      variables: {
+        input: { name: 'Live Turntable', price: '120.00', category: categoryId, isPublished: true },
+      },
+    });
+    const createdEvent = await nextEvent(createdEvents, 0, 'productCreated event');
+    const id = created.data.createProduct.product.id;
+
+    const updatedEvents = [];
+    const updatedSub = subscriber.subscribe({ query: PRODUCT_UPDATED, variables: { id } }).subscribe({
+      next: (result) => (result.error ? errors.push(describeError(result.error)) : updatedEvents.push(result.data)),
+      error: (error) => errors.push(describeError(error)),
+    });
+    await registered(2);
+    await writer.mutate({
+      mutation: UPDATE_PRODUCT,
+      variables: { input: { id, name: 'Live Turntable (sale)', price: '99.00' } },
+    });
+    const updatedEvent = await nextEvent(updatedEvents, 0, 'productUpdated event');
+    // Both events named the same entity: the subscriber's cache holds its latest state.
+    const cached = subscriber.cache.readFragment({
+      id: subscriber.cache.identify({ __typename: 'Product', id }),
+      fragment: gql`
+        fragment Live on Product {
+          id
+          name
+          price
+        }
+      `,
+    });
+    createdSub.unsubscribe();
+    updatedSub.unsubscribe();
+    return {
+      acks,
+      createdId: id,
+      created: createdEvent,
+      updated: updatedEvent,
+      cached,
+      createdEvents,
+      updatedEvents,
+      errors,
+    };
+  } finally {
+    await wsClient.dispose();
+  }
+}
 
 await run(async () => {
   const { fetchFn, exchanges } = recordingFetch();
@@ -265,6 +595,10 @@ await run(async () => {
     pagination: await pagination(fetchFn),
     errors: await errors(fetchFn, exchanges),
   };
+  const signedIn = await signIn(fetchFn);
+  result.signIn = { user: signedIn.user, errors: signedIn.errors, hasToken: Boolean(signedIn.token) };
+  result.mutations = await mutations(fetchFn, exchanges, signedIn.token);
+  result.subscriptions = await subscriptions(fetchFn, signedIn.token);
   result.exchanges = exchanges;
   return result;
 });
