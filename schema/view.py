@@ -338,6 +338,9 @@ class VitrineGraphQLView(GraphQLView):
         except RecursionError:
             result = self._refused(request, too_deep_error(), record)
         finally:
+            # The request and its loaders reference each other: break the cycle now, so
+            # their objects go with reference counting rather than a full GC pass.
+            vars(request).pop("loaders", None)
             request_log.emit(record)
         return result
 
