@@ -99,8 +99,11 @@ def connection_from_slice(
     return connection
 
 
-class BoundedConnectionField(DjangoConnectionField):
-    """A connection with page sizes in 1..100 and valid cursors, refused with coded errors."""
+class PageArgsValidation:
+    """Refuses bad `first`/`last`/cursors with coded errors before graphene-django sees them.
+
+    graphene-django's own checks are assertions, which would surface as INTERNAL errors.
+    """
 
     @classmethod
     def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver,
@@ -112,12 +115,15 @@ class BoundedConnectionField(DjangoConnectionField):
         )
 
 
-class BoundedFilterConnectionField(DjangoFilterConnectionField):
+class BoundedConnectionField(PageArgsValidation, DjangoConnectionField):
+    """A connection with page sizes in 1..100 and valid cursors."""
+
+
+class BoundedFilterConnectionField(PageArgsValidation, DjangoFilterConnectionField):
     """A django-filter connection with page sizes in 1..100 and COUNT only when needed."""
 
     @classmethod
     def resolve_connection(cls, connection, args, iterable, max_limit=None):
-        validate_page_args(args)
         if args.get("last") is not None or args.get("before") is not None:
             return super().resolve_connection(connection, args, iterable, max_limit)
         queryset = maybe_queryset(iterable)
@@ -142,13 +148,3 @@ class BoundedFilterConnectionField(DjangoFilterConnectionField):
         result.iterable = queryset
         result.length = None
         return result
-
-    @classmethod
-    def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver,
-                            max_limit, enforce_first_or_last, root, info, **args):
-        # Validate before graphene-django's own assertions can turn bad input into a 500.
-        validate_page_args(args)
-        return super().connection_resolver(
-            resolver, connection, default_manager, queryset_resolver,
-            max_limit, enforce_first_or_last, root, info, **args,
-        )

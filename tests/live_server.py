@@ -94,13 +94,7 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def start_server(database: str, extra_env: dict[str, str] | None = None,
@@ -277,3 +271,14 @@ def run_node(script: str, server: LiveServer | None = None, *, timeout: float = 
             pytrace=False,
         )
     return result
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate `process`, killing it if it does not exit within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

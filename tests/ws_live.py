@@ -23,6 +23,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
+from tests.live_server import stop_process
+
 WS_CLIENTS_DIR = Path(__file__).resolve().parent / "ws_clients"
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
@@ -188,10 +190,4 @@ class NodeClient:
                     pytrace=False)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
