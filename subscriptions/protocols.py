@@ -53,11 +53,35 @@ def valid_operation_payload(payload: Any) -> bool:
     )
 
 
-class TransportProtocol:
-    name = TRANSPORT_WS
+class Protocol:
+    """What both subprotocols share: the messages carrying an operation's results.
+
+    Subclasses name themselves and the message type of a result (`next` / `data`).
+    """
+
+    name: str
+    result_type: str
 
     def __init__(self, consumer: GraphQLWebsocketConsumer) -> None:
         self.consumer = consumer
+
+    def send_errors(self, op_id: str, errors: list[dict]) -> None:
+        self.consumer.send_message({"id": op_id, "type": "error", "payload": errors})
+
+    def send_result(self, op_id: str, payload_json: str) -> None:
+        self.consumer.send_message(self.event_message(op_id, payload_json))
+
+    def send_complete(self, op_id: str) -> None:
+        self.consumer.send_message({"id": op_id, "type": "complete"})
+
+    def event_message(self, op_id: str, payload_json: str) -> str:
+        # The payload arrives serialized once for every subscriber of its group.
+        return '{"id":%s,"type":"%s","payload":%s}' % (dumps(op_id), self.result_type, payload_json)
+
+
+class TransportProtocol(Protocol):
+    name = TRANSPORT_WS
+    result_type = "next"
 
     async def invalid(self, reason: str) -> None:
         self.consumer.close_with(BAD_REQUEST, reason)
@@ -106,24 +130,11 @@ class TransportProtocol:
     async def reject(self, reason: str) -> None:
         self.consumer.close_with(FORBIDDEN, "Forbidden")
 
-    def send_errors(self, op_id: str, errors: list[dict]) -> None:
-        self.consumer.send_message({"id": op_id, "type": "error", "payload": errors})
-
-    def send_result(self, op_id: str, payload_json: str) -> None:
-        self.consumer.send_message(self.event_message(op_id, payload_json))
-
-    def send_complete(self, op_id: str) -> None:
-        self.consumer.send_message({"id": op_id, "type": "complete"})
-
-    def event_message(self, op_id: str, payload_json: str) -> str:
-        return '{"id":%s,"type":"next","payload":%s}' % (dumps(op_id), payload_json)
 
 
-class LegacyProtocol:
+class LegacyProtocol(Protocol):
     name = LEGACY_WS
-
-    def __init__(self, consumer: GraphQLWebsocketConsumer) -> None:
-        self.consumer = consumer
+    result_type = "data"
 
     async def invalid(self, reason: str) -> None:
         self.consumer.send_message({"type": "connection_error", "payload": {"message": reason}})
@@ -174,15 +185,3 @@ class LegacyProtocol:
     async def reject(self, reason: str) -> None:
         self.consumer.send_message({"type": "connection_error", "payload": {"message": reason}})
         self.consumer.close_with(FORBIDDEN, "Forbidden")
-
-    def send_errors(self, op_id: str, errors: list[dict]) -> None:
-        self.consumer.send_message({"id": op_id, "type": "error", "payload": errors})
-
-    def send_result(self, op_id: str, payload_json: str) -> None:
-        self.consumer.send_message(self.event_message(op_id, payload_json))
-
-    def send_complete(self, op_id: str) -> None:
-        self.consumer.send_message({"id": op_id, "type": "complete"})
-
-    def event_message(self, op_id: str, payload_json: str) -> str:
-        return '{"id":%s,"type":"data","payload":%s}' % (dumps(op_id), payload_json)
