@@ -282,3 +282,15 @@ def stop_process(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def set_server_password(user, password: str) -> None:
+    """Give `user` a password the live server can check.
+
+    The test settings hash with MD5, which the server's production settings do not accept;
+    PBKDF2 with few iterations is accepted there and still quick to check.
+    """
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    user.password = PBKDF2PasswordHasher().encode(password, "livesalt", iterations=1000)
+    user.save(update_fields=["password"])

@@ -5,12 +5,10 @@ whose payloads update cached queries, and subscriptions through GraphQLWsLink (g
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from graphql_relay import from_global_id, to_global_id
 
 from products.models import Product
-
-from tests.live_server import needs_node_clients, run_node
+from tests.live_server import needs_node_clients, run_node, set_server_password
 
 pytest_plugins = ["tests.live_server"]
 pytestmark = [pytest.mark.node, needs_node_clients, pytest.mark.django_db(transaction=True)]
@@ -19,15 +17,8 @@ GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
 PASSWORD = "apollo-staff-password"
 
 
-def server_password(user, password: str) -> None:
-    """Give `user` a password the live server can check: the test settings hash with MD5,
-    which production settings (the server's) do not accept. Few iterations: fast to check."""
-    user.password = PBKDF2PasswordHasher().encode(password, "apollosalt", iterations=1000)
-    user.save(update_fields=["password"])
-
-
 def test_apollo_client(asgi_server, catalog, users):
-    server_password(users["staff"], PASSWORD)
+    set_server_password(users["staff"], PASSWORD)
     report = run_node("apollo.mjs", asgi_server, env={
         "USERNAME": "staff", "PASSWORD": PASSWORD, "WS_URL": asgi_server.ws_url,
         "CATEGORY_ID": to_global_id("Category", catalog["categories"]["audio"].pk),

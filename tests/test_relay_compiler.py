@@ -2,8 +2,9 @@
 current by test_schema_contract.py), and the server answers the queries it generated.
 
 The operations (tests/clients/relay/src) use what a Relay app needs from a server: `node(id:)`
-refetching, @connection pagination on `products` and on a product's `reviews`, and
-@refetchable fragments. No mutation exists yet: one is to be added there when it lands.
+refetching, @connection pagination on `products` and on a product's `reviews`, @refetchable
+fragments, and mutations in Relay's classic shape (`input` with a `clientMutationId` that the
+payload echoes): updateProduct refreshing a fragment, addReview with @appendNode.
 """
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from contextlib import contextmanager
 import pytest
 from graphql_relay import to_global_id
 
-from tests.live_server import CLIENTS_DIR, needs_node_clients, require_node_clients, run_node
+from products.models import Product, Review
+from tests.live_server import (
+    CLIENTS_DIR,
+    needs_node_clients,
+    require_node_clients,
+    run_node,
+    set_server_password,
+)
 
 pytest_plugins = ["tests.live_server"]
 pytestmark = [pytest.mark.node, needs_node_clients]
@@ -25,7 +33,9 @@ EXPECTED_ARTIFACTS = {
     "ProductCard_product", "ProductCardRefetchQuery",
     "ProductReviews_product", "ProductReviewsPaginationQuery",
     "ProductPageQuery", "ProductPageBySlugQuery", "ProductPage_product",
+    "ProductPageUpdateMutation", "ProductPageAddReviewMutation",
 }
+PASSWORD = "relay-staff-password"
 
 
 @contextmanager
@@ -90,3 +100,46 @@ def test_server_answers_the_generated_queries(asgi_server, catalog):
     assert [r["totalCount"] for r in reviews] == [2, 2]
     assert [r["pageInfo"]["hasNextPage"] for r in reviews] == [True, False]
     assert [r["edges"][0]["node"]["title"] for r in reviews] == ["Great", "Good"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_server_answers_the_generated_mutations(asgi_server, catalog, users):
+    buds = catalog["products"]["buds"]  # no reviews yet
+    staff = users["staff"]
+    set_server_password(staff, PASSWORD)
+    product_id = to_global_id("Product", buds.pk)
+    with artifacts_lock():
+        compiled = compile_relay()
+        assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+        report = run_node("relay/run-mutations.mjs", asgi_server, env={
+            "PRODUCT_ID": product_id, "USERNAME": staff.username, "PASSWORD": PASSWORD,
+        })
+    update, anonymous, review = report["results"]
+    assert all(r["operationKind"] == "mutation" for r in report["results"])
+
+    assert update["status"] == 200 and "errors" not in update["result"], update
+    payload = update["result"]["data"]["updateProduct"]
+    assert payload["clientMutationId"] == "relay-1"
+    assert payload["errors"] == []
+    assert payload["product"]["id"] == product_id
+    assert payload["product"]["name"] == "Relay Headphones"
+    # The spread fragment's fields came back too: Relay refreshes ProductPage_product.
+    assert payload["product"]["reviews"]["totalCount"] == 0
+    assert payload["product"]["category"]["id"] == to_global_id(
+        "Category", buds.category_id)
+
+    assert anonymous["status"] == 200, anonymous
+    assert anonymous["result"]["data"] == {"updateProduct": None}
+    assert [(e["extensions"]["code"], e["path"]) for e in anonymous["result"]["errors"]] == [
+        ("UNAUTHENTICATED", ["updateProduct"])
+    ]
+
+    assert review["status"] == 200 and "errors" not in review["result"], review
+    added = review["result"]["data"]["addReview"]
+    assert added["clientMutationId"] == "relay-3"
+    assert added["errors"] == []
+    assert added["review"]["title"] == "Compiled by Relay"
+    assert added["review"]["author"]["username"] == staff.username
+
+    assert Product.objects.get(pk=buds.pk).name == "Relay Headphones"
+    assert Review.objects.filter(product=buds, author=staff, rating=5).count() == 1

@@ -8,6 +8,14 @@
 //   errors     - coded errors as CombinedGraphQLErrors: a field error (data kept), and a
 //                validation error, which the server answers with 400 and
 //                application/graphql-response+json (the media type Apollo 4 asks for first)
+//   signIn     - tokenAuth (USERNAME / PASSWORD of a staff user): the JWT for what follows
+//   mutations  - createProduct / updateProduct with variables and `Authorization: Bearer`:
+//                the payloads update the normalized cache (a cached, watched query reads the
+//                update without a request); UNAUTHENTICATED as CombinedGraphQLErrors; input
+//                problems as `errors { field message code }` in the payload
+//   subscriptions - productCreated and productUpdated(id:) through GraphQLWsLink (graphql-ws
+//                over `ws`, token in the connection_init payload; WS_URL), each event sent
+//                by the server after a mutation over HTTP from another client
 import {
   ApolloClient,
   CombinedGraphQLErrors,
@@ -482,13 +490,11 @@ const PRODUCT_UPDATED = gql`
 async function subscriptions(fetchFn, token) {
   const categoryId = process.env.CATEGORY_ID;
   const wsUrl = process.env.WS_URL || graphqlUrl().replace(/^http/, 'ws');
-  const acks = [];
   const wsClient = createClient({
     url: wsUrl,
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
-    on: { connected: (_socket, payload) => acks.push(payload ?? null) },
   });
   // GraphQLWsLink calls client.subscribe when Apollo starts a subscription; count the calls
   // so a probe can be sent after it on the same socket.
@@ -574,7 +580,6 @@ async function subscriptions(fetchFn, token) {
     createdSub.unsubscribe();
     updatedSub.unsubscribe();
     return {
-      acks,
       createdId: id,
       created: createdEvent,
       updated: updatedEvent,

@@ -39,6 +39,47 @@ export const productPageFragment = graphql`
   }
 `;
 
-// PENDING: mutations. The schema has no mutation yet; when one lands, add a
-// `<Module>Mutation` here (e.g. adding a review with @appendEdge on
-// ProductReviews_reviews) so the compiler checks it too.
+// Edit a product. Relay's classic mutation input: `input` with a `clientMutationId` that the
+// payload echoes. The returned product refreshes the page's fragment in the store.
+export const productPageUpdateMutation = graphql`
+  mutation ProductPageUpdateMutation($input: UpdateProductInput!) {
+    updateProduct(input: $input) {
+      clientMutationId
+      errors {
+        field
+        message
+        code
+      }
+      product {
+        id
+        name
+        price
+        ...ProductPage_product
+      }
+    }
+  }
+`;
+
+// Review a product: the new review is appended to the page's ProductReviews_reviews
+// connection(s) passed in $connections (ConnectionHandler.getConnectionID).
+export const productPageAddReviewMutation = graphql`
+  mutation ProductPageAddReviewMutation($input: AddReviewInput!, $connections: [ID!]!) {
+    addReview(input: $input) {
+      clientMutationId
+      errors {
+        field
+        message
+        code
+      }
+      review @appendNode(connections: $connections, edgeTypeName: "ReviewEdge") {
+        id
+        rating
+        title
+        author {
+          id
+          username
+        }
+      }
+    }
+  }
+`;
