@@ -13,7 +13,7 @@ from graphql_jwt.exceptions import JSONWebTokenError
 from graphql_jwt.refresh_token.models import RefreshToken
 from graphql_jwt.settings import jwt_settings
 from graphql_jwt.shortcuts import create_refresh_token, get_token
-from graphql_jwt.utils import get_payload
+from graphql_jwt.utils import get_payload, get_user_by_payload
 
 from accounts import permissions, ratelimit
 from accounts.models import ApiKey
@@ -85,10 +85,14 @@ def sign_in(request, username: str, password: str):
 
 
 def verify(request, token: str) -> dict:
+    """The token's payload, if it is valid and its user still exists and is active."""
     try:
-        return get_payload(token, request)
+        payload = get_payload(token, request)
+        if get_user_by_payload(payload) is None:  # raises for a disabled user
+            raise JSONWebTokenError("The token's user no longer exists.")
     except JSONWebTokenError as error:
         raise Unauthenticated(str(error) or "The token is invalid.") from None
+    return payload
 
 
 @transaction.atomic

@@ -26,7 +26,8 @@ class ProductAdmin(admin.ModelAdmin):
     inlines = [ProductImageInline]
 
     def get_queryset(self, request):
-        # Admin is a read path too: the same rule applies (staff see everything).
+        # Admin is a read path too, so it applies the one rule; today only active staff get
+        # in, and the rule shows them everything.
         return super().get_queryset(request).visible_to(request.user)
 
 

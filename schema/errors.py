@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import DataError
 from graphql import GraphQLError, GraphQLSyntaxError
 
 logger = logging.getLogger("vitrine.errors")
@@ -121,6 +122,9 @@ def _with_code_from_cause(error: GraphQLError) -> GraphQLError:
         return error
     if isinstance(cause, ValidationError):
         return _copy(error, _validation_message(cause), BAD_USER_INPUT, _validation_field(cause))
+    if isinstance(cause, DataError):
+        # The database refused a client's value (PostgreSQL: a NUL character in text).
+        return _copy(error, "A value in the request cannot be stored or searched.", BAD_USER_INPUT)
     if isinstance(cause, ObjectDoesNotExist):
         return _copy(error, "Not found.", NOT_FOUND)
     if isinstance(cause, PermissionDenied):

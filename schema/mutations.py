@@ -12,6 +12,7 @@ from typing import Any
 
 import graphene
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 from graphene import relay
 from graphene.utils.str_converters import to_camel_case
 
@@ -82,7 +83,10 @@ class Mutation(relay.ClientIDMutation):
     def mutate_and_get_payload(cls, root, info, **input):
         input.pop("client_mutation_id", None)  # graphene copies it onto the payload
         try:
-            payload = cls.perform(info, **input)
+            # Each mutation is its own transaction: a failure anywhere in it writes nothing,
+            # and never undoes another mutation of the same request that did succeed.
+            with transaction.atomic():
+                payload = cls.perform(info, **input)
         except ValidationError as error:
             return cls(errors=field_errors(error))
         if payload.errors is None:

@@ -45,7 +45,8 @@ class Node(relay.Node):
             type_name = ""
         graphene_type = info.schema.get_type(type_name) if type_name else None
         graphene_type = getattr(graphene_type, "graphene_type", None)
-        if graphene_type is None or cls not in graphene_type._meta.interfaces:
+        # Input types and scalars have no interfaces: not a node either.
+        if graphene_type is None or cls not in getattr(graphene_type._meta, "interfaces", ()):
             raise BadUserInput("`id` is not a valid ID.", field="id")
         if only_type and graphene_type is not only_type:
             raise BadUserInput(f"`id` must be the ID of a {only_type._meta.name}.", field="id")

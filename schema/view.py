@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import transaction
 from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
@@ -40,8 +38,6 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.decorators import method_decorator
 from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
-from graphene_django.constants import MUTATION_ERRORS_FLAG
-from graphene_django.utils.utils import set_rollback
 from graphene_django.views import GraphQLView, HttpError
 from graphql import (
     ExecutionResult,
@@ -283,12 +279,9 @@ class VitrineGraphQLView(GraphQLView):
     def get_response(self, request, data, show_graphiql=False, *, media_type=APPLICATION_JSON):
         query, variables, operation_name, _ = self.get_graphql_params(request, data)
         result = self.execute_graphql_request(request, data, query, variables, operation_name)
-        if getattr(request, MUTATION_ERRORS_FLAG, False) is True:
-            set_rollback()
 
         response: dict[str, Any] = {}
         if result.errors:
-            set_rollback()
             response["errors"] = [self.format_error(error) for error in result.errors]
         # Errors without a path stopped the request before execution: no `data` entry.
         request_error = any(not getattr(error, "path", None) for error in result.errors or ())
@@ -406,21 +399,18 @@ class VitrineGraphQLView(GraphQLView):
         identity = record.client = client_identity(request, user)
         bucket = self._take_points(request, identity, requested)
 
-        is_mutation = operation is not None and operation.operation == OperationType.MUTATION
-        with transaction.atomic() if is_mutation else nullcontext():
-            result = execute(
-                schema,
-                document,
-                root_value=self.get_root_value(request),
-                context_value=context,
-                variable_values=variables,
-                operation_name=operation_name,
-                middleware=self.get_middleware(request),
-                execution_context_class=self.execution_context_class,
-            )
-            if is_mutation and result.errors:
-                # A mutation that failed anywhere leaves no partial write behind.
-                transaction.set_rollback(True)
+        # Each mutation field is its own transaction (schema/mutations.py): a response never
+        # reports as done a write that was rolled back.
+        result = execute(
+            schema,
+            document,
+            root_value=self.get_root_value(request),
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            middleware=self.get_middleware(request),
+            execution_context_class=self.execution_context_class,
+        )
 
         if plan is not None:
             actual = min(requested, max(plan.actual_cost(result.data, variables), 1))

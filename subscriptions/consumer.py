@@ -265,7 +265,9 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def _run_single(self, operation: Operation, prepared: PreparedOperation) -> None:
         try:
-            payload = await database_sync_to_async(execute_single)(prepared, self.user)
+            payload = await database_sync_to_async(execute_single)(
+                prepared, self.user, self.auth_method
+            )
         except Exception:
             logger.exception("Websocket operation failed")
             payload = {"data": None, "errors": [

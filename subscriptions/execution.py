@@ -8,12 +8,10 @@ used on the same thread, and thrown away before the call returns.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -162,8 +160,10 @@ def _result_payload(result: ExecutionResult) -> dict[str, Any]:
     return payload
 
 
-def _execute(prepared: PreparedOperation, user, root_value: Any = None) -> ExecutionResult:
-    context = WebsocketContext(user=user or AnonymousUser())
+def _execute(prepared: PreparedOperation, user, root_value: Any = None,
+             auth_method: str = "session") -> ExecutionResult:
+    # auth_method matters to permissions: an API key may not manage API keys.
+    context = WebsocketContext(user=user or AnonymousUser(), auth_method=auth_method)
     try:
         return execute(
             schema(),
@@ -178,13 +178,10 @@ def _execute(prepared: PreparedOperation, user, root_value: Any = None) -> Execu
         context.__dict__.pop("loaders", None)
 
 
-def execute_single(prepared: PreparedOperation, user) -> dict[str, Any]:
+def execute_single(prepared: PreparedOperation, user, auth_method: str) -> dict[str, Any]:
     """A query or mutation over the socket: one result payload (as the HTTP view would)."""
-    is_mutation = prepared.operation_type == OperationType.MUTATION
-    with transaction.atomic() if is_mutation else nullcontext():
-        result = _execute(prepared, user)
-        if is_mutation and result.errors:
-            transaction.set_rollback(True)
+    # Each mutation field is its own transaction (schema/mutations.py).
+    result = _execute(prepared, user, auth_method=auth_method)
     for error in result.errors or ():
         if not error.path and not (error.extensions or {}).get("code"):
             errors.phase_error(error, errors.BAD_USER_INPUT)
