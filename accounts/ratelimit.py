@@ -13,17 +13,13 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 from schema.errors import CodedError
+from schema.throttle import client_ip
 
 RATE_LIMITED = "RATE_LIMITED"
 
 
 class RateLimited(CodedError):
     code = RATE_LIMITED
-
-
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy sets it.
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _keys(request: HttpRequest, username: str) -> list[tuple[str, int]]:
