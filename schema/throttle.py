@@ -20,6 +20,7 @@ Time comes from an injectable clock (seconds as a float), so tests can drive ref
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -30,6 +31,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
+
+logger = logging.getLogger("vitrine.throttle")
 
 BUCKET_SCRIPT = """
 local capacity = tonumber(ARGV[1])
@@ -222,3 +225,32 @@ def _reset(**kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset, dispatch_uid="vitrine.throttle.reset")
+
+
+
+def take_points(identity: str, requested: int) -> tuple[LeakyBucket, Decision] | None:
+    """Take `requested` points from `identity`'s bucket: the throttle step of every entry
+    point (HTTP view, websocket operations); see `refusal` for a decision that said no.
+
+    None when throttling is off, or when the cache is unreachable: an outage of Redis must
+    not take the API down with it (logged).
+    """
+    if not settings.GRAPHQL_THROTTLE_ENABLED:
+        return None
+    try:
+        bucket = get_bucket()
+        return bucket, bucket.take(identity, requested)
+    except Exception:
+        logger.warning("Throttle unavailable; request not throttled.", exc_info=True)
+        return None
+
+
+def refusal(requested: int, decision: Decision):
+    """The THROTTLED error (HTTP 429 with Retry-After) for a refused decision."""
+    from schema import errors
+
+    return errors.RequestRefused(
+        errors.THROTTLED,
+        f"Throttled: this query needs {requested} points; retry in {decision.retry_after} s.",
+        retryAfter=decision.retry_after,
+    ).with_http_status(429, **{"Retry-After": str(decision.retry_after)})

@@ -26,7 +26,6 @@ import json
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import (
     HttpResponse,
@@ -50,7 +49,14 @@ from graphql import (
 )
 
 from accounts.auth import AuthenticationFailed, authenticate_request
-from schema import document_cache, errors, persisted_queries, request_guard, request_log
+from schema import (
+    document_cache,
+    errors,
+    persisted_queries,
+    request_guard,
+    request_log,
+    throttle,
+)
 from schema.cost import check_cost
 from schema.errors import RequestRefused
 from schema.execution import PromiseExecutionContext
@@ -63,7 +69,7 @@ from schema.limits import (
     parse_bounded,
     too_deep_error,
 )
-from schema.throttle import client_identity, get_bucket
+from schema.throttle import client_identity
 
 logger = logging.getLogger("vitrine.requests")
 
@@ -433,22 +439,13 @@ class VitrineGraphQLView(GraphQLView):
         If the cache is unreachable the request goes through unthrottled (logged): an outage
         of Redis must not take the API down with it.
         """
-        if requested is None or not settings.GRAPHQL_THROTTLE_ENABLED:
+        taken = None if requested is None else throttle.take_points(identity, requested)
+        if taken is None:
             return None
-        try:
-            bucket = get_bucket()
-            decision = bucket.take(identity, requested)
-        except Exception:
-            logger.warning("Throttle unavailable; request not throttled.", exc_info=True)
-            return None
+        bucket, decision = taken
         self._set_cost(request, requested, 0, decision.status)
         if not decision.allowed:
-            raise RequestRefused(
-                errors.THROTTLED,
-                f"Throttled: this query needs {requested} points; retry in "
-                f"{decision.retry_after} s.",
-                retryAfter=decision.retry_after,
-            ).with_http_status(429, **{"Retry-After": str(decision.retry_after)})
+            raise throttle.refusal(requested, decision)
         return bucket
 
     def _document(self, schema, query: str, limits: Limits):

@@ -43,6 +43,7 @@ from subscriptions.execution import (
     check_subscription,
     execute_single,
     prepare,
+    scope_identity,
 )
 from subscriptions.hub import Subscription, dumps, get_hub
 
@@ -245,7 +246,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             # check their arguments): no thread hop, which matters when thousands subscribe.
             prepared = prepare(
                 payload["query"], payload.get("variables"), payload.get("operationName"),
-                self.user,
+                self.user, scope_identity(self.scope, self.user),
             )
             if prepared.operation_type == OperationType.SUBSCRIPTION:
                 check_subscription(prepared, self.user)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -92,18 +93,21 @@ def _rejected(error: GraphQLError, code: str | None = None) -> OperationRejected
 
 
 def prepare(query: str, variables: dict | None, operation_name: str | None,
-            user=None) -> PreparedOperation:
+            user=None, identity: str | None = None) -> PreparedOperation:
     """The HTTP view's guards, then the operation: raises OperationRejected (coded errors).
 
-    Same document limits (size, tokens, depth, aliases, fields), cached validation,
-    introspection policy and static cost limit as over HTTP (schema/view.py); no SQL.
+    Same allow-list, document limits (size, tokens, depth, aliases, fields), cached
+    validation, introspection policy, static cost limit and, for the client `identity`,
+    throttle as over HTTP (schema/view.py); no SQL.
     """
+    from schema import persisted_queries, throttle
     from schema.cost import check_cost
     from schema.limits import Limits, check_introspection, check_variables_size, too_deep_error
     from schema.view import VitrineGraphQLView
 
     graphql_schema = schema()
     try:
+        query, _ = persisted_queries.resolve(query, None)  # the allow-list, when it is on
         limits = Limits.from_settings()
         check_variables_size(variables, limits)
         entry, failure = VitrineGraphQLView()._document(graphql_schema, query, limits)
@@ -118,7 +122,11 @@ def prepare(query: str, variables: dict | None, operation_name: str | None,
         if entry.uses_introspection:
             check_introspection(user)
         requested, nodes = entry.plan(graphql_schema, operation).evaluate(variables)
-        check_cost(max(requested, 1), nodes)
+        requested = max(requested, 1)
+        check_cost(requested, nodes)
+        taken = None if identity is None else throttle.take_points(identity, requested)
+        if taken is not None and not taken[1].allowed:
+            raise throttle.refusal(requested, taken[1])
     except RequestRefused as refused:
         raise _rejected(refused) from None
     except RecursionError:
@@ -133,6 +141,24 @@ def prepare(query: str, variables: dict | None, operation_name: str | None,
         operation_name=operation_name,
         field_names=frozenset(names.names),
     )
+
+
+def scope_identity(scope: dict, user) -> str:
+    """Whose throttle bucket a websocket operation draws from: the signed-in user, else the
+    client's IP address, found as the HTTP view finds it (schema/throttle.py)."""
+    from django.http import HttpHeaders
+
+    from schema.throttle import client_identity
+
+    headers = {
+        "HTTP_" + name.decode("latin1").upper().replace("-", "_"): value.decode("latin1")
+        for name, value in scope.get("headers", ())
+    }
+    headers["REMOTE_ADDR"] = (scope.get("client") or ("",))[0]
+    # The API key travelled in connection_init, not a header: the owner's bucket is used.
+    headers.pop("HTTP_X_API_KEY", None)
+    request = SimpleNamespace(META=headers, headers=HttpHeaders(headers))
+    return client_identity(request, user)
 
 
 def viewer_class(user, prepared: PreparedOperation) -> str:

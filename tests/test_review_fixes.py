@@ -1,6 +1,8 @@
 """Defects found in review, each pinned by the request that showed it."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from channels.db import database_sync_to_async
 from graphql_relay import to_global_id
@@ -79,3 +81,42 @@ def test_verify_token_refuses_the_token_of_a_disabled_user(users):
         "mutation ($t: String!) { verifyToken(input: {token: $t}) { payload } }", {"t": token}
     )
     assert error_codes(result) == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.django_db(transaction=True)
+@async_test
+async def test_websocket_operations_draw_from_the_same_throttle_bucket(catalog, settings):
+    settings.GRAPHQL_THROTTLE_BUCKET_SIZE = 3
+    settings.GRAPHQL_THROTTLE_RESTORE_RATE = 0.001
+    client = await WsClient(TRANSPORT).open()
+    codes = []
+    for op_id in "abcd":
+        await client.send({"id": op_id, "type": "subscribe", "payload": {
+            "query": "{ me { id } }",  # costs 1 point
+        }})
+        message = await client.receive()
+        if message["type"] == "next":
+            assert await client.receive() == {"id": op_id, "type": "complete"}
+            codes.append("ok")
+        else:
+            codes.append(message["payload"][0]["extensions"]["code"])
+    assert codes == ["ok", "ok", "ok", "THROTTLED"]
+    await client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@async_test
+async def test_the_allow_list_applies_to_websocket_operations(catalog, settings, tmp_path):
+    allowed = "{ categories { name } }"
+    path = tmp_path / "allowed.json"
+    path.write_text(json.dumps([allowed]))
+    settings.GRAPHQL_PERSISTED_QUERIES_ONLY = True
+    settings.GRAPHQL_PERSISTED_QUERIES_FILE = str(path)
+    client = await WsClient(TRANSPORT).open()
+    await client.send({"id": "x", "type": "subscribe", "payload": {"query": "{ me { id } }"}})
+    refused = await client.receive()
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+    await client.send({"id": "y", "type": "subscribe", "payload": {"query": allowed}})
+    assert (await client.receive())["type"] == "next"
+    await client.close()

@@ -194,12 +194,12 @@ def test_throttling_can_be_turned_off(gql, catalog):
 
 
 def test_an_unreachable_throttle_cache_lets_requests_through(gql, catalog, monkeypatch):
-    from schema import view
+    from schema import throttle
 
     def broken_bucket():
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(view, "get_bucket", broken_bucket)
+    monkeypatch.setattr(throttle, "get_bucket", broken_bucket)
     result = gql.execute(PRODUCT_NAMES)
     assert "errors" not in result
     assert "throttleStatus" not in result["extensions"]["cost"]
