@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.fanout [--subscribers 100 1000 10000] [--updates 3]
                                      [--protocol graphql-transport-ws | graphql-ws]
+                                     [--uvicorn-args "--ws-per-message-deflate false"]
 
 Starts one uvicorn process (DEBUG off, in-memory channel layer, SQLite in var/), opens N
 connections from this process (the `websockets` library, asyncio), each subscribing as an
@@ -14,6 +15,11 @@ this process read the message: p50 / p99 / max over all deliveries of all update
 Memory per idle connection: the server's RSS after N subscribed, minus before, over N.
 Client and server share the machine's cores, so latencies include the client's own time to
 read N messages. Prints a table; no assertion on time.
+
+uvicorn runs with `--ws-per-message-deflate false` unless --uvicorn-args says otherwise: the
+compression context of permessage-deflate (which the `websockets` client offers by default)
+costs about 34 KiB of server memory per idle connection, and compressing every event once per
+subscriber costs CPU on the fan-out; pass --uvicorn-args "" to measure with it.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import asyncio
 import json
 import os
 import resource
+import shlex
 import socket
 import statistics
 import subprocess
@@ -46,6 +53,7 @@ ENV = {
     "SUBSCRIPTIONS_INIT_TIMEOUT": "60",
 }
 SUBSCRIPTION = "subscription { productUpdated { id name price stock } }"
+UVICORN_ARGS = "--ws-per-message-deflate false"
 
 
 def raise_fd_limit() -> int:
@@ -88,12 +96,12 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, extra_args: list[str]) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1",
              "--port", str(self.port), "--lifespan", "off", "--log-level", "warning",
-             "--no-access-log", "--backlog", "4096"],
+             "--no-access-log", "--backlog", "4096", *extra_args],
             cwd=ROOT, env={**os.environ, **ENV}, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
@@ -136,16 +144,16 @@ def update(port: int, product_id: str, key: str, name: str) -> None:
 
 
 async def subscriber(port: int, protocol: str, ready: asyncio.Queue, arrivals: list,
-                     expected: int) -> None:
+                     expected: int, finished: asyncio.Event) -> None:
     try:
-        await subscribe(port, protocol, ready, arrivals, expected)
+        await subscribe(port, protocol, ready, arrivals, expected, finished)
     except Exception as error:
         await ready.put(error)  # reported by run(), instead of waiting forever
         raise
 
 
 async def subscribe(port: int, protocol: str, ready: asyncio.Queue, arrivals: list,
-                    expected: int) -> None:
+                    expected: int, finished: asyncio.Event) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(f"ws://127.0.0.1:{port}/graphql/", subprotocols=[protocol],
@@ -174,14 +182,19 @@ async def subscribe(port: int, protocol: str, ready: asyncio.Queue, arrivals: li
             if message.get("type") in ("next", "data"):
                 arrivals.append(time.time() - message["payload"]["extensions"]["committedAt"])
                 received += 1
+        # Stay connected until every subscriber has its last update: closing thousands of
+        # sockets while the last fan-out is still being read is not part of its latency.
+        await finished.wait()
 
 
-async def run(count: int, protocol: str, updates: int, product_id: str, key: str) -> dict:
-    server = Server()
+async def run(count: int, protocol: str, updates: int, product_id: str, key: str,
+              uvicorn_args: list[str]) -> dict:
+    server = Server(uvicorn_args)
     try:
         await asyncio.sleep(1.0)
         rss_before = server.rss()
         ready: asyncio.Queue = asyncio.Queue()
+        finished = asyncio.Event()
         arrivals: list[float] = []
         started = time.monotonic()
         tasks = []
@@ -189,7 +202,7 @@ async def run(count: int, protocol: str, updates: int, product_id: str, key: str
         for start in range(0, count, batch):
             for _ in range(min(batch, count - start)):
                 tasks.append(asyncio.create_task(
-                    subscriber(server.port, protocol, ready, arrivals, updates)
+                    subscriber(server.port, protocol, ready, arrivals, updates, finished)
                 ))
             for _ in range(min(batch, count - start)):
                 if (failure := await ready.get()) is not None:
@@ -207,6 +220,7 @@ async def run(count: int, protocol: str, updates: int, product_id: str, key: str
                 if time.monotonic() - sent > 120:
                     raise RuntimeError(f"only {len(arrivals) - before}/{count} deliveries")
             per_update.append(time.monotonic() - sent)
+        finished.set()
         await asyncio.gather(*tasks)
         arrivals.sort()
         return {
@@ -228,11 +242,15 @@ def main() -> None:
     parser.add_argument("--protocol", default="graphql-transport-ws",
                         choices=["graphql-transport-ws", "graphql-ws"])
     parser.add_argument("--updates", type=int, default=3)
+    parser.add_argument("--uvicorn-args", default=UVICORN_ARGS,
+                        help=f"extra uvicorn options (default: {UVICORN_ARGS!r})")
     args = parser.parse_args()
     limit = raise_fd_limit()
     product_id, key = prepare_database()
-    print(f"protocol {args.protocol}, {args.updates} updates per run, one uvicorn worker, "
-          f"in-memory channel layer, SQLite; open-file limit {limit}")
+    uvicorn_args = shlex.split(args.uvicorn_args)
+    print(f"protocol {args.protocol}, {args.updates} updates per run, one uvicorn worker "
+          f"({' '.join(uvicorn_args) or 'default options'}), in-memory channel layer, SQLite; "
+          f"open-file limit {limit}")
     header = (f"{'subscribers':>11} {'connect s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
               f"{'last ms':>8} {'KiB/conn':>8}")
     print(header)
@@ -240,7 +258,9 @@ def main() -> None:
         if count + 100 > limit:
             print(f"{count:>11} skipped: the open-file limit is {limit}")
             continue
-        result = asyncio.run(run(count, args.protocol, args.updates, product_id, key))
+        result = asyncio.run(
+            run(count, args.protocol, args.updates, product_id, key, uvicorn_args)
+        )
         print(f"{result['subscribers']:>11} {result['connect_s']:>9.1f} {result['p50_ms']:>8.1f} "
               f"{result['p99_ms']:>8.1f} {result['max_ms']:>8.1f} "
               f"{result['update_to_last_delivery_ms']:>8.1f} "

@@ -10,7 +10,13 @@ subscriptions/protocols.py; this module owns what they share:
 - limits: init timeout (4408), message size (4400), operations per connection;
 - queries and mutations run in a worker thread and answer once; subscriptions register with
   the process's hub (subscriptions/hub.py);
-- every outgoing message goes through one ordered send queue drained by a writer task.
+- every outgoing message goes through one ordered send queue, drained by a writer task that
+  exists only while something is waiting to be written.
+
+Memory per idle connection is kept low (bench/fanout.py): no per-connection receive task
+(Channels' `await_many_dispatch` is replaced by a plain receive loop, as no channel-layer
+channel is needed), no writer task or queue while idle, and the init timeout is a timer
+handle, not a sleeping task.
 
 Overflow policy of the send queue: only subscription events count against
 SUBSCRIPTIONS_SEND_QUEUE. When a slow client lets that many events pile up, the OLDEST
@@ -26,12 +32,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import types
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 from graphql import OperationType
@@ -113,20 +121,73 @@ def authenticate(params: dict, session_user) -> tuple[Any, str]:
     return user, auth.SESSION
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Operation:
     op_id: str
     task: asyncio.Task | None = None
     subscription: Subscription | None = None
 
 
+_STARTING = object()  # GraphQLWebsocketConsumer.writer while its writer first runs
+
+
+@types.coroutine
+def _resume(coroutine, suspended_on):
+    """Go on with a coroutine that run_eagerly() started, inside a task."""
+    while True:
+        try:
+            value = yield suspended_on
+        except BaseException as error:  # cancellation, or the awaited future's exception
+            try:
+                suspended_on = coroutine.throw(error)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                suspended_on = coroutine.send(value)
+            except StopIteration as stop:
+                return stop.value
+
+
+def run_eagerly(coroutine) -> asyncio.Task | None:
+    """Run `coroutine` now until it finishes (None) or first suspends (the task finishing it).
+
+    Python 3.12's eager tasks, for 3.11: no task is created when nothing has to wait.
+    """
+    try:
+        suspended_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    except Exception:
+        logger.exception("Websocket write failed")
+        return None
+    return asyncio.ensure_future(_resume(coroutine, suspended_on))
+
+
 class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
     """One websocket connection; protocol details are delegated to `self.protocol`."""
+
+    groups = ()  # no channel-layer groups; also spares Channels' per-instance empty list
 
     # No channel-layer channel per socket: events reach sockets through the process's hub.
     # (An alias that names no layer makes Channels skip it; with the in-memory layer every
     # socket's channel would also be scanned on each receive, quadratic in sockets.)
     channel_layer_alias = "vitrine-no-per-socket-channel"
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels' AsyncConsumer.__call__ without a channel-layer channel.
+
+        `await_many_dispatch` keeps one extra task (and an `asyncio.wait` future) per socket
+        for the single `receive` callable; awaiting it directly costs nothing per socket.
+        """
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message) -> None:
         """Channels' dispatch without its `aclose_old_connections()` thread hop per message.
@@ -145,15 +206,15 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         offered = self.scope.get("subprotocols") or []
         self.user = AnonymousUser()
         self.operations: dict[str, Operation] = {}
-        self.outbox: deque = deque()
+        self.outbox: deque | None = None  # created when something is queued
         self.queued_events = 0
         self.dropped: dict[str, int] = {}
-        self.wakeup = asyncio.Event()
         self.closed = False
         self.initialised = False  # connection_init received
         self.acknowledged = False  # connection_ack sent
-        self.tasks: set[asyncio.Task] = set()
-        self.writer: asyncio.Task | None = None
+        self.tasks: set[asyncio.Task] | None = None  # created by the first spawn()
+        self.writer: asyncio.Task | None = None  # only while the outbox is being written
+        self.init_timer: asyncio.TimerHandle | None = None
         if TRANSPORT_WS in offered:
             self.protocol = TransportProtocol(self)
         elif LEGACY_WS in offered:
@@ -165,8 +226,9 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             self.closed = True
             return
         await self.accept(subprotocol=self.protocol.name)
-        self.writer = asyncio.create_task(self._write())
-        self.spawn(self._init_timeout())
+        self.init_timer = asyncio.get_running_loop().call_later(
+            setting("SUBSCRIPTIONS_INIT_TIMEOUT"), self._init_timeout
+        )
 
     # -- Incoming -----------------------------------------------------------------------
 
@@ -194,13 +256,25 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             logger.exception("Websocket message handling failed")
             self.close_with(INTERNAL_ERROR, "Internal server error")
 
+    async def websocket_disconnect(self, message) -> None:
+        """Channels' handler without its `aclose_old_connections()` thread hop (see dispatch).
+
+        No channel-layer groups to leave; when thousands of clients go at once, each would
+        otherwise wait its turn for the one database thread.
+        """
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def disconnect(self, code) -> None:
         self.closed = True
+        if getattr(self, "init_timer", None) is not None:
+            self.init_timer.cancel()
+            self.init_timer = None
         for op_id in list(getattr(self, "operations", {})):
             await self.stop_operation(op_id)
-        for task in list(getattr(self, "tasks", ())):
+        for task in list(getattr(self, "tasks", None) or ()):
             task.cancel()
-        if getattr(self, "writer", None) is not None:
+        if isinstance(getattr(self, "writer", None), asyncio.Task):
             self.writer.cancel()
 
     # -- Connection -----------------------------------------------------------------------
@@ -208,6 +282,9 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
     async def initialise(self, payload: Any) -> None:
         """Authenticate `connection_init`; the protocol acknowledges or rejects."""
         self.initialised = True
+        if self.init_timer is not None:
+            self.init_timer.cancel()
+            self.init_timer = None
         params = payload if isinstance(payload, dict) else {}
         try:
             if has_credentials(params):
@@ -224,8 +301,8 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         self.acknowledged = True
         await self.protocol.acknowledge()
 
-    async def _init_timeout(self) -> None:
-        await asyncio.sleep(setting("SUBSCRIPTIONS_INIT_TIMEOUT"))
+    def _init_timeout(self) -> None:
+        self.init_timer = None
         if not self.initialised and not self.closed:
             self.close_with(INIT_TIMEOUT, "Connection initialisation timeout")
 
@@ -298,31 +375,45 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     def spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
+        if self.tasks is None:
+            self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
 
     # -- Outgoing -------------------------------------------------------------------------
 
-    def deliver_event(self, op_id: str, payload_json: str, payload: dict) -> None:
-        """Queue one subscription event (called by the hub; never blocks)."""
+    def deliver_event(self, op_id: str, payload_json: str, payload: dict,
+                      eager: bool = False) -> None:
+        """Queue one subscription event (called by the hub; never blocks).
+
+        `eager`: write it right away if the socket can take it (the hub's fan-out; see
+        _wake_writer); otherwise a writer task is scheduled.
+        """
         if self.closed or op_id not in self.operations:
             return
         if self.queued_events >= setting("SUBSCRIPTIONS_SEND_QUEUE"):
             self._drop_oldest_event()
-        self.outbox.append(("event", op_id, payload_json, payload))
+        self._outbox().append(("event", op_id, payload_json, payload))
         self.queued_events += 1
-        self.wakeup.set()
+        self._wake_writer(eager)
 
     def _drop_oldest_event(self) -> None:
-        for index, item in enumerate(self.outbox):
+        for index, item in enumerate(self.outbox or ()):
             if item[0] == "event":
                 del self.outbox[index]
                 self.queued_events -= 1
                 self.dropped[item[1]] = self.dropped.get(item[1], 0) + 1
                 return
 
+    def _outbox(self) -> deque:
+        if self.outbox is None:
+            self.outbox = deque()
+        return self.outbox
+
     def _purge_events(self, op_id: str) -> None:
+        if not self.outbox:
+            return
         kept = deque(item for item in self.outbox if not (item[0] == "event" and item[1] == op_id))
         self.queued_events -= len(self.outbox) - len(kept)
         self.outbox = kept
@@ -331,27 +422,45 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         """Queue a protocol message (never dropped), in order with everything else."""
         if self.closed:
             return
-        self.outbox.append(("message", None, message if isinstance(message, str)
+        self._outbox().append(("message", None, message if isinstance(message, str)
                             else dumps(message), None))
-        self.wakeup.set()
+        self._wake_writer()
 
     def close_with(self, code: int, reason: str = "") -> None:
         """Close after the messages already queued are written."""
         if self.closed:
             return
-        self.outbox.append(("close", None, code, reason))
+        self._outbox().append(("close", None, code, reason))
         self.closed = True
-        self.wakeup.set()
+        self._wake_writer()
+
+    def _wake_writer(self, eager: bool = False) -> None:
+        """Start writing the outbox unless a writer is already at it.
+
+        Eagerly (the hub's fan-out), the writer runs in the caller's stack: a write to a
+        socket that is not back-pressured completes without suspending, so a fan-out to
+        thousands of idle subscribers creates no task at all; only a writer that has to wait
+        (the transport's buffer is full) goes on in a task of its own. Otherwise the writer
+        is a task, and what is queued before it runs is written in one go.
+        """
+        if self.writer is not None:
+            return
+        if not eager:
+            self.writer = asyncio.create_task(self._write())
+            return
+        self.writer = _STARTING
+        task = run_eagerly(self._write())
+        if self.writer is _STARTING:  # suspended: the task finishes the outbox
+            self.writer = task
 
     async def _write(self) -> None:
-        while True:
-            await self.wakeup.wait()
-            self.wakeup.clear()
+        """Write the outbox in order, then end (the next queued message starts a new one)."""
+        try:
             while self.outbox:
                 kind, op_id, data, extra = self.outbox.popleft()
                 if kind == "close":
                     await self.close(code=data, reason=extra)
-                    self.outbox.clear()
+                    self.outbox = None
                     return
                 if kind == "event":
                     self.queued_events -= 1
@@ -365,3 +474,9 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
                         data = dumps(extra)
                     data = self.protocol.event_message(op_id, data)
                 await self.send(text_data=data)
+        except OSError:  # uvicorn's ClientDisconnected: the disconnect handler cleans up
+            self.outbox = None
+        finally:
+            self.writer = None
+            if not self.outbox:
+                self.outbox = None  # an idle connection keeps no queue

@@ -9,6 +9,8 @@ Local subscriptions are grouped by (operation document, operationName, variables
 class). For each event the schema runs once per group, in one worker-thread call, and the
 serialized payload is queued to every member; a group whose resolution fails gets its own
 error payload and the others are unaffected. Events are handled one at a time, in order.
+The fan-out writes to each member's socket directly when it can take the message without
+waiting (no task per subscriber), yielding to the event loop every DELIVERIES_PER_YIELD.
 """
 from __future__ import annotations
 
@@ -33,13 +35,17 @@ logger = logging.getLogger("vitrine.subscriptions")
 REJOIN_INTERVAL = 3600.0
 # Events received but not yet executed, per process.
 BACKLOG = 10_000
+# Deliveries between two yields to the event loop during a fan-out: a subscriber's write
+# usually completes without suspending (see GraphQLWebsocketConsumer._wake_writer), so a
+# fan-out to thousands of sockets would otherwise hold the loop for its whole duration.
+DELIVERIES_PER_YIELD = 500
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
     """One active subscription operation of one websocket connection."""
 
@@ -47,7 +53,8 @@ class Subscription:
     prepared: PreparedOperation
     user: Any
     deliver: Callable[[str, str, dict], None]
-    """deliver(op_id, payload_json, payload): queue a result to the connection; must not block."""
+    """deliver(op_id, payload_json, payload, eager=False): queue a result to the connection
+    (eager: and write it now if the socket can take it without waiting); must not block."""
     key: tuple = field(init=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +70,7 @@ class Subscription:
 class Group:
     """Subscriptions that share one execution per event."""
 
+    key: tuple
     prepared: PreparedOperation
     user: Any
     members: dict[Subscription, None] = field(default_factory=dict)
@@ -110,8 +118,13 @@ class Hub:
             group = self.groups.get(subscription.key)
             if group is None:
                 group = self.groups[subscription.key] = Group(
-                    subscription.prepared, subscription.user
+                    subscription.key, subscription.prepared, subscription.user
                 )
+            else:
+                # Share the group's operation and key: thousands of identical subscriptions
+                # then hold no copy of their own (memory per idle connection).
+                subscription.prepared = group.prepared
+                subscription.key = group.key
             group.members[subscription] = None
             if self.task is None:
                 await self._start()
@@ -202,6 +215,7 @@ class Hub:
         )
         self.events_handled += 1
         stamp = setting("SUBSCRIPTIONS_COMMIT_TIMESTAMPS")
+        delivered = 0
         for group, payload in zip(groups, payloads, strict=True):
             if payload is None:
                 continue
@@ -210,9 +224,12 @@ class Hub:
             encoded = dumps(payload)
             for subscription in list(group.members):
                 try:
-                    subscription.deliver(subscription.op_id, encoded, payload)
+                    subscription.deliver(subscription.op_id, encoded, payload, eager=True)
                 except Exception:
                     logger.exception("Delivering an event to a subscriber failed")
+                delivered += 1
+                if delivered % DELIVERIES_PER_YIELD == 0:
+                    await asyncio.sleep(0)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
