@@ -102,15 +102,6 @@ def require_order(user) -> None:
     require_authenticated(user, "Sign in to place orders.")
 
 
-def can_cancel_order(user, order) -> bool:
-    return is_signed_in(user) and (order.user_id == user.pk or is_staff(user))
-
-
-def require_cancel_order(user, order) -> None:
-    require_authenticated(user, "Sign in to cancel orders.")
-    _require(can_cancel_order(user, order), "You may not cancel this order.")
-
-
 # Accounts ------------------------------------------------------------------------------------
 
 def require_manage_api_keys(request) -> None:

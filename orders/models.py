@@ -4,11 +4,13 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from products.querysets import is_staff
+
 
 class OrderQuerySet(models.QuerySet):
     def owned_by(self, user) -> "OrderQuerySet":
         """A user's own orders; staff see all; anonymous users none."""
-        if user.is_active and user.is_staff:
+        if is_staff(user):
             return self
         if not user.is_authenticated:
             return self.none()

@@ -97,6 +97,14 @@ def phase_error(error: GraphQLError, code: str) -> GraphQLError:
     return error
 
 
+def tag_variable_errors(error_list) -> None:
+    """Execution errors without a path come from coercing the request's variables (or an
+    unknown operation name): the client's input, so BAD_USER_INPUT unless already coded."""
+    for error in error_list or ():
+        if not error.path and not (error.extensions or {}).get("code"):
+            phase_error(error, BAD_USER_INPUT)
+
+
 def format_error(error: Exception) -> dict[str, Any]:
     """Serialize any error for the response; the single exit for errors."""
     if not isinstance(error, GraphQLError):

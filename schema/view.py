@@ -430,8 +430,9 @@ class VitrineGraphQLView(GraphQLView):
                                    exc_info=True)
             self._set_cost(request, requested, actual, status)
             result.extensions = {**(result.extensions or {}), **self._extensions(request)}
+        errors.tag_variable_errors(result.errors)
         record.add_codes(result.errors)
-        return _tag_request_errors(result)
+        return result
 
     def _take_points(self, request, identity: str, requested: int | None):
         """Take the requested cost from the client's bucket; the bucket, or None if unused.
@@ -501,10 +502,3 @@ class VitrineGraphQLView(GraphQLView):
         # Passing rules replaces graphql-core's own: always keep them (REFERENCE.md §9).
         return (*specified_rules, *(self.validation_rules or ()))
 
-
-def _tag_request_errors(result: ExecutionResult) -> ExecutionResult:
-    """Errors from execute() without a path come from coercing the request's variables."""
-    for error in result.errors or ():
-        if not error.path and not (error.extensions or {}).get("code"):
-            errors.phase_error(error, errors.BAD_USER_INPUT)
-    return result

@@ -208,9 +208,7 @@ def execute_single(prepared: PreparedOperation, user, auth_method: str) -> dict[
     """A query or mutation over the socket: one result payload (as the HTTP view would)."""
     # Each mutation field is its own transaction (schema/mutations.py).
     result = _execute(prepared, user, auth_method=auth_method)
-    for error in result.errors or ():
-        if not error.path and not (error.extensions or {}).get("code"):
-            errors.phase_error(error, errors.BAD_USER_INPUT)
+    errors.tag_variable_errors(result.errors)
     return _result_payload(result)
 
 
@@ -227,9 +225,7 @@ def check_subscription(prepared: PreparedOperation, user) -> None:
     result = _execute(prepared, user, root_value={"event": None})
     problems = [e for e in result.errors or () if not isinstance(e.original_error, SkipEvent)]
     if problems:
-        for error in problems:
-            if not error.path and not (error.extensions or {}).get("code"):
-                errors.phase_error(error, errors.BAD_USER_INPUT)
+        errors.tag_variable_errors(problems)
         raise OperationRejected([errors.format_error(error) for error in problems])
 
 
