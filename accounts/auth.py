@@ -1,18 +1,31 @@
-"""Who is asking: authenticate a request once, before the schema runs.
+"""Who is asking: authenticate a request or a websocket once, and check it again later.
 
-Credentials, in order:
-1. `X-API-Key: vit_…` — the key's owner (see accounts.models.ApiKey);
-2. `Authorization: Bearer <JWT>` — django-graphql-jwt's token;
+Credentials, in order (HTTP headers; a websocket sends the first two in `connection_init`):
+1. an API key `vit_…` — the key's owner (see accounts.models.ApiKey);
+2. a JWT `Bearer <token>` — django-graphql-jwt's token;
 3. the `JWT` cookie set by `tokenAuth(input: {cookie: true})` for browser clients;
-4. otherwise Django's session (AuthenticationMiddleware), usually anonymous.
+4. otherwise Django's session, usually anonymous.
 
 A credential that is present but wrong (bad signature, `alg: none`, expired, unknown or revoked
 key, disabled user) is an error, never a silent fall-back to anonymous.
+
+An HTTP request is authenticated on every request; a websocket only once, at
+`connection_init`, and may stay open for hours. Its `Credential` remembers what it was
+authenticated with, so `current_users` can tell later whether that still holds (token not
+expired, key not revoked, user still active, session not logged out) and who the user is now.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import import_module
+from types import SimpleNamespace
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from graphql_jwt.exceptions import JSONWebTokenError, JSONWebTokenExpired
 from graphql_jwt.settings import jwt_settings
@@ -44,35 +57,51 @@ class AuthenticationFailed(Exception):
             )
 
 
-def bearer_token(request: HttpRequest) -> str | None:
-    """The token of `Authorization: Bearer <token>`; refuses any other Authorization header."""
-    header = request.META.get(jwt_settings.JWT_AUTH_HEADER_NAME, "")
-    if not header:
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What a viewer was authenticated with: enough to check it again without the secret."""
+
+    method: str
+    user_id: Any
+    api_key_id: int | None = None
+    session_key: str | None = None
+    expires_at: float | None = None
+    """Epoch seconds after which the credential is refused (JWT `exp`, key expiry)."""
+
+
+def bearer_token(value: Any, bare_allowed: bool = False) -> str | None:
+    """The token of an Authorization value `Bearer <token>` (or a bare token if allowed)."""
+    if value is None or value == "":
         return None
-    parts = header.split()
-    if len(parts) != 2 or parts[0].lower() != jwt_settings.JWT_AUTH_HEADER_PREFIX.lower():
-        raise AuthenticationFailed(
-            f"Send the token as `Authorization: {jwt_settings.JWT_AUTH_HEADER_PREFIX} <token>`.",
-            JWT,
-        )
-    return parts[1]
+    prefix = jwt_settings.JWT_AUTH_HEADER_PREFIX
+    if not isinstance(value, str):
+        raise AuthenticationFailed(f"Send the token as `{prefix} <token>`.", JWT)
+    parts = value.split()
+    if len(parts) == 2 and parts[0].lower() == prefix.lower():
+        return parts[1]
+    if len(parts) == 1 and bare_allowed:
+        return parts[0]
+    raise AuthenticationFailed(f"Send the token as `{prefix} <token>`.", JWT)
 
 
-def user_from_jwt(token: str, request: HttpRequest, method: str = JWT):
+def user_from_jwt(token: str, request: HttpRequest | None, method: str = JWT):
+    """The token's user and credential."""
     try:
-        user = get_user_by_payload(get_payload(token, request))
+        payload = get_payload(token, request)
+        user = get_user_by_payload(payload)
     except JSONWebTokenExpired:
         raise AuthenticationFailed("The token has expired.", method) from None
     except JSONWebTokenError:
         raise AuthenticationFailed("The token is invalid.", method) from None
     if user is None:
         raise AuthenticationFailed("The token is invalid.", method)
-    return user
+    return user, Credential(method, user.pk, expires_at=payload.get("exp"))
 
 
-def user_from_api_key(key: str):
+def user_from_api_key(key: Any):
+    """The key's owner and credential; records the key's use."""
     failed = AuthenticationFailed("The API key is invalid, revoked or expired.", API_KEY)
-    parts = split_key(key.strip())
+    parts = split_key(key.strip()) if isinstance(key, str) else None
     if parts is None:
         raise failed
     prefix, secret = parts
@@ -82,7 +111,26 @@ def user_from_api_key(key: str):
     if not api_key.is_usable or not api_key.owner.is_active:
         raise failed
     api_key.touch()
-    return api_key.owner, api_key
+    expires_at = api_key.expires_at.timestamp() if api_key.expires_at else None
+    return api_key.owner, Credential(API_KEY, api_key.owner_id, api_key.pk, expires_at=expires_at)
+
+
+def authenticate_credentials(key: Any, token: str | None, cookie_token: str | None,
+                             request: HttpRequest | None = None):
+    """(user, Credential) for the first credential present, None when there is none.
+
+    Raises AuthenticationFailed for a credential that is present but not valid, and when
+    both a key and a token are sent (which one was meant is not ours to guess).
+    """
+    if key is not None and token is not None:
+        raise AuthenticationFailed("Send either an API key or a token, not both.", API_KEY)
+    if key is not None:
+        return user_from_api_key(key)
+    if token is not None:
+        return user_from_jwt(token, request, JWT)
+    if cookie_token:
+        return user_from_jwt(cookie_token, request, JWT_COOKIE)
+    return None
 
 
 def authenticate_request(request: HttpRequest) -> None:
@@ -90,21 +138,92 @@ def authenticate_request(request: HttpRequest) -> None:
 
     Raises AuthenticationFailed for a credential that is present but not valid.
     """
-    key = request.META.get("HTTP_X_API_KEY")
-    token = bearer_token(request)
-    if key is not None and token is not None:
-        raise AuthenticationFailed("Send either an API key or a token, not both.", API_KEY)
-    if key is not None:
-        request.user, request.api_key = user_from_api_key(key)
-        request.auth_method = API_KEY
+    found = authenticate_credentials(
+        request.META.get("HTTP_X_API_KEY"),
+        bearer_token(request.META.get(jwt_settings.JWT_AUTH_HEADER_NAME)),
+        request.COOKIES.get(jwt_settings.JWT_COOKIE_NAME),
+        request,
+    )
+    if found is None:
+        request.auth_method = SESSION  # AuthenticationMiddleware has set request.user
         return
-    if token is not None:
-        request.user = user_from_jwt(token, request)
-        request.auth_method = JWT
-        return
-    cookie = request.COOKIES.get(jwt_settings.JWT_COOKIE_NAME)
-    if cookie:
-        request.user = user_from_jwt(cookie, request, JWT_COOKIE)
-        request.auth_method = JWT_COOKIE
-        return
-    request.auth_method = SESSION
+    request.user, credential = found
+    request.auth_method = credential.method
+
+
+# Where a websocket's connection_init payload may carry each credential.
+TOKEN_PARAMS = ("authorization", "Authorization")
+KEY_PARAMS = ("apiKey", "x-api-key", "X-API-Key")
+
+
+def _first(params: dict, names: tuple[str, ...]) -> Any:
+    return next((params[name] for name in names if params.get(name) is not None), None)
+
+
+def has_credentials(params: dict, cookies: dict) -> bool:
+    """Whether authenticate_params has anything to look up (else: anonymous, no SQL)."""
+    return (
+        _first(params, TOKEN_PARAMS + KEY_PARAMS) is not None
+        or bool(cookies.get(jwt_settings.JWT_COOKIE_NAME))
+        or bool(cookies.get(settings.SESSION_COOKIE_NAME))
+    )
+
+
+def _session(session_key: str):
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+def user_from_session(session_key: str):
+    """The session's user (Django's own checks: backend, active, password hash)."""
+    return get_user(SimpleNamespace(session=_session(session_key)))
+
+
+def authenticate_params(params: dict, cookies: dict):
+    """(user, Credential | None) for a websocket's `connection_init` params and cookies.
+
+    Params: `authorization`/`Authorization` ("Bearer <JWT>" or the bare token) or
+    `apiKey`/`x-api-key`/`X-API-Key`; without them the JWT cookie, then the session cookie.
+    Raises AuthenticationFailed for a credential that is present but not valid.
+    """
+    found = authenticate_credentials(
+        _first(params, KEY_PARAMS),
+        bearer_token(_first(params, TOKEN_PARAMS), bare_allowed=True),
+        cookies.get(jwt_settings.JWT_COOKIE_NAME),
+    )
+    if found is not None:
+        return found
+    session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+    if session_key:
+        user = user_from_session(session_key)
+        if user.is_authenticated:
+            return user, Credential(SESSION, user.pk, session_key=session_key)
+    return AnonymousUser(), None
+
+
+def current_users(credentials: Iterable[Credential]) -> dict[Credential, Any]:
+    """Each credential's user as of now, or None when the credential no longer holds.
+
+    No longer holds: expired, API key revoked or expired, user deleted or deactivated,
+    session logged out. Two queries for any number of token and key credentials (users,
+    keys), plus one per session.
+    """
+    credentials = list(credentials)
+    users = get_user_model()._default_manager.in_bulk({c.user_id for c in credentials})
+    key_ids = {c.api_key_id for c in credentials if c.api_key_id is not None}
+    usable_keys = set(
+        ApiKey.objects.usable().filter(pk__in=key_ids).values_list("pk", flat=True)
+    ) if key_ids else set()
+    now = time.time()
+    current = {}
+    for credential in credentials:
+        user = users.get(credential.user_id)
+        holds = (
+            user is not None
+            and user.is_active
+            and (credential.expires_at is None or credential.expires_at > now)
+            and (credential.api_key_id is None or credential.api_key_id in usable_keys)
+            and (credential.session_key is None
+                 or user_from_session(credential.session_key).pk == user.pk)
+        )
+        current[credential] = user if holds else None
+    return current

@@ -6,7 +6,10 @@ The subprotocol is chosen from those the client offers: `graphql-transport-ws` w
 the reference server does. The message rules of each protocol live in
 subscriptions/protocols.py; this module owns what they share:
 
-- authentication from `connection_init` (accounts/auth.py) or the session cookie;
+- authentication from `connection_init` or the JWT or session cookie (accounts/auth.py),
+  checked again later: the connection closes with 4403 when its token expires, and when the
+  hub (before an event) or a query finds its key revoked, its user deactivated or its session
+  logged out;
 - limits: init timeout (4408), message size (4400), operations per connection;
 - queries and mutations run in a worker thread and answer once; subscriptions register with
   the process's hub (subscriptions/hub.py);
@@ -32,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import types
 from collections import deque
 from dataclasses import dataclass
@@ -42,8 +46,16 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
+from django.http.cookie import parse_cookie
 from graphql import OperationType
 
+from accounts.auth import (
+    AuthenticationFailed,
+    Credential,
+    authenticate_params,
+    current_users,
+    has_credentials,
+)
 from subscriptions.conf import setting
 from subscriptions.execution import (
     OperationRejected,
@@ -72,53 +84,6 @@ TOO_MANY_INIT = 4429
 INTERNAL_ERROR = 4500
 
 TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
-
-
-class AuthenticationFailed(Exception):
-    pass
-
-
-CREDENTIAL_KEYS = ("authorization", "Authorization", "apiKey", "x-api-key", "X-API-Key")
-
-
-def has_credentials(params: dict) -> bool:
-    return any(params.get(key) is not None for key in CREDENTIAL_KEYS)
-
-
-def authenticate(params: dict, session_user) -> tuple[Any, str]:
-    """The viewer for `connection_init` params, else the session's user (sync, may query).
-
-    Accepted params: `authorization`/`Authorization` ("Bearer <JWT>" or the bare token) and
-    `apiKey`/`x-api-key`/`X-API-Key`. A credential that is present but invalid raises
-    AuthenticationFailed; no credential means the session cookie's user (often anonymous).
-    """
-    from accounts import auth
-
-    token = params.get("authorization") or params.get("Authorization")
-    key = params.get("apiKey") or params.get("x-api-key") or params.get("X-API-Key")
-    if token is not None and key is not None:
-        raise AuthenticationFailed("Send either an API key or a token, not both.")
-    try:
-        if key is not None:
-            if not isinstance(key, str):
-                raise AuthenticationFailed("The API key must be a string.")
-            user, _api_key = auth.user_from_api_key(key)
-            return user, auth.API_KEY
-        if token is not None:
-            if not isinstance(token, str):
-                raise AuthenticationFailed("The token must be a string.")
-            parts = token.split()
-            if len(parts) == 2 and parts[0].lower() in ("bearer", "jwt"):
-                token = parts[1]
-            elif len(parts) != 1:
-                raise AuthenticationFailed("Send the token as `Bearer <token>`.")
-            return auth.user_from_jwt(token, None), auth.JWT
-    except auth.AuthenticationFailed as error:
-        raise AuthenticationFailed(str(error)) from None
-    user = session_user if session_user is not None else AnonymousUser()
-    if user.is_authenticated and not user.is_active:
-        user = AnonymousUser()
-    return user, auth.SESSION
 
 
 @dataclass(eq=False, slots=True)
@@ -205,6 +170,8 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
         offered = self.scope.get("subprotocols") or []
         self.user = AnonymousUser()
+        self.credential: Credential | None = None
+        self.auth_method = "session"
         self.operations: dict[str, Operation] = {}
         self.outbox: deque | None = None  # created when something is queued
         self.queued_events = 0
@@ -215,6 +182,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         self.tasks: set[asyncio.Task] | None = None  # created by the first spawn()
         self.writer: asyncio.Task | None = None  # only while the outbox is being written
         self.init_timer: asyncio.TimerHandle | None = None
+        self.expiry_timer: asyncio.TimerHandle | None = None
         if TRANSPORT_WS in offered:
             self.protocol = TransportProtocol(self)
         elif LEGACY_WS in offered:
@@ -267,9 +235,10 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code) -> None:
         self.closed = True
-        if getattr(self, "init_timer", None) is not None:
-            self.init_timer.cancel()
-            self.init_timer = None
+        for timer in ("init_timer", "expiry_timer"):
+            if getattr(self, timer, None) is not None:
+                getattr(self, timer).cancel()
+                setattr(self, timer, None)
         for op_id in list(getattr(self, "operations", {})):
             await self.stop_operation(op_id)
         for task in list(getattr(self, "tasks", None) or ()):
@@ -286,20 +255,40 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             self.init_timer.cancel()
             self.init_timer = None
         params = payload if isinstance(payload, dict) else {}
+        cookies = self._cookies()
         try:
-            if has_credentials(params):
-                self.user, self.auth_method = await database_sync_to_async(authenticate)(
-                    params, self.scope.get("user")
-                )
-            else:  # the session's user, already loaded by AuthMiddleware: no SQL
-                self.user, self.auth_method = authenticate(params, self.scope.get("user"))
+            if has_credentials(params, cookies):
+                self.user, self.credential = await database_sync_to_async(
+                    authenticate_params
+                )(params, cookies)
+            # else anonymous, as set by connect(): no SQL, no thread hop
         except AuthenticationFailed as error:
-            await self.protocol.reject(str(error))
+            self.protocol.reject(str(error))
             return
         if self.closed:
             return
+        if self.credential is not None:
+            self.auth_method = self.credential.method
+            if self.credential.expires_at is not None:
+                self.expiry_timer = asyncio.get_running_loop().call_later(
+                    max(self.credential.expires_at - time.time(), 0), self.revoke
+                )
         self.acknowledged = True
-        await self.protocol.acknowledge()
+        self.protocol.acknowledge()
+
+    def _cookies(self) -> dict[str, str]:
+        for name, value in self.scope.get("headers", ()):
+            if name == b"cookie":
+                return parse_cookie(value.decode("latin1"))
+        return {}
+
+    def revoke(self) -> None:
+        """The credential no longer holds (expired, revoked, user deactivated): close 4403.
+
+        Clients reconnect (graphql-ws retries on 4403) with credentials that hold.
+        """
+        self.expiry_timer = None
+        self.protocol.reject("The credentials are no longer valid.")
 
     def _init_timeout(self) -> None:
         self.init_timer = None
@@ -334,7 +323,9 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         if self.operations.get(op_id) is not operation:
             return  # stopped meanwhile
         if prepared.operation_type == OperationType.SUBSCRIPTION:
-            operation.subscription = Subscription(op_id, prepared, self.user, self.deliver_event)
+            operation.subscription = Subscription(
+                op_id, prepared, self.user, self, self.credential
+            )
             await get_hub().add(operation.subscription)
             if self.operations.get(op_id) is not operation or self.closed:
                 await get_hub().remove(operation.subscription)
@@ -343,19 +334,32 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def _run_single(self, operation: Operation, prepared: PreparedOperation) -> None:
         try:
-            payload = await database_sync_to_async(execute_single)(
-                prepared, self.user, self.auth_method
-            )
+            payload = await database_sync_to_async(self._execute_single)(prepared)
         except Exception:
             logger.exception("Websocket operation failed")
             payload = {"data": None, "errors": [
                 {"message": "Internal server error.", "extensions": {"code": "INTERNAL"}}
             ]}
+        if payload is None:
+            self.revoke()
+            return
         if self.operations.get(operation.op_id) is not operation:
             return  # the client stopped it: late results are not sent
         self._forget(operation.op_id, operation)
         self.protocol.send_result(operation.op_id, dumps(payload))
         self.protocol.send_complete(operation.op_id)
+
+    def _execute_single(self, prepared: PreparedOperation) -> dict | None:
+        """The result payload, as the viewer is now (None: the credential no longer holds).
+
+        Like an HTTP request, each query or mutation checks its credential again.
+        """
+        if self.credential is not None:
+            user = current_users([self.credential])[self.credential]
+            if user is None:
+                return None
+            self.user = user
+        return execute_single(prepared, self.user, self.auth_method)
 
     async def stop_operation(self, op_id: str) -> bool:
         """Stop `op_id` if active (client `complete`/`stop`, disconnect); whether it was."""

@@ -9,6 +9,12 @@ Local subscriptions are grouped by (operation document, operationName, variables
 class). For each event the schema runs once per group, in one worker-thread call, and the
 serialized payload is queued to every member; a group whose resolution fails gets its own
 error payload and the others are unaffected. Events are handled one at a time, in order.
+
+Before each event, the viewers of signed-in subscriptions are checked again
+(accounts.auth.current_users, one or two queries for all of them): a subscription whose
+credential no longer holds (token expired, key revoked, user deactivated, session logged out)
+has its connection closed with 4403 and gets nothing; one whose user changed (say, lost staff
+status) moves to the group of its new viewer class before the event runs.
 The fan-out writes to each member's socket directly when it can take the message without
 waiting (no task per subscriber), yielding to the event loop every DELIVERIES_PER_YIELD.
 """
@@ -18,13 +24,13 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from accounts.auth import Credential, current_users
 from subscriptions.conf import setting
 from subscriptions.events import MESSAGE_TYPE
 from subscriptions.execution import PreparedOperation, execute_event, viewer_class
@@ -45,6 +51,18 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
+class Connection(Protocol):
+    """The websocket a subscription belongs to (GraphQLWebsocketConsumer)."""
+
+    def deliver_event(self, op_id: str, payload_json: str, payload: dict,
+                      eager: bool = False) -> None:
+        """Queue a result (eager: and write it now if the socket can take it without
+        waiting); must not block."""
+
+    def revoke(self) -> None:
+        """The connection's credential no longer holds: close it (4403)."""
+
+
 @dataclass(eq=False, slots=True)
 class Subscription:
     """One active subscription operation of one websocket connection."""
@@ -52,13 +70,16 @@ class Subscription:
     op_id: str
     prepared: PreparedOperation
     user: Any
-    deliver: Callable[[str, str, dict], None]
-    """deliver(op_id, payload_json, payload, eager=False): queue a result to the connection
-    (eager: and write it now if the socket can take it without waiting); must not block."""
+    connection: Connection
+    credential: Credential | None = None
+    """What `user` was authenticated with; None for anonymous subscribers."""
     key: tuple = field(init=False)
 
     def __post_init__(self) -> None:
-        self.key = (
+        self.key = self.group_key()
+
+    def group_key(self) -> tuple:
+        return (
             self.prepared.query,
             self.prepared.operation_name,
             dumps(self.prepared.variables or {}),
@@ -107,6 +128,8 @@ class Hub:
         self.lock = asyncio.Lock()
         self.layer = None
         self.events_handled = 0
+        # Signed-in subscriptions by credential, to check them again before each event.
+        self.viewers: dict[Credential, dict[Subscription, None]] = {}
 
     @property
     def size(self) -> int:
@@ -115,28 +138,70 @@ class Hub:
     async def add(self, subscription: Subscription) -> None:
         """Register `subscription`; once this returns, every later event reaches it."""
         async with self.lock:
-            group = self.groups.get(subscription.key)
-            if group is None:
-                group = self.groups[subscription.key] = Group(
-                    subscription.key, subscription.prepared, subscription.user
-                )
-            else:
-                # Share the group's operation and key: thousands of identical subscriptions
-                # then hold no copy of their own (memory per idle connection).
-                subscription.prepared = group.prepared
-                subscription.key = group.key
-            group.members[subscription] = None
+            self._join_group(subscription)
+            if subscription.credential is not None:
+                self.viewers.setdefault(subscription.credential, {})[subscription] = None
             if self.task is None:
                 await self._start()
 
     async def remove(self, subscription: Subscription) -> None:
         async with self.lock:
-            group = self.groups.get(subscription.key)
-            if group is None or subscription not in group.members:
+            if not self._leave_group(subscription):
                 return
-            del group.members[subscription]
-            if not group.members:
-                del self.groups[subscription.key]
+            if subscription.credential is not None:
+                same_viewer = self.viewers[subscription.credential]
+                del same_viewer[subscription]
+                if not same_viewer:
+                    del self.viewers[subscription.credential]
+            if not self.groups:
+                await self._stop()
+
+    def _join_group(self, subscription: Subscription) -> None:
+        group = self.groups.get(subscription.key)
+        if group is None:
+            group = self.groups[subscription.key] = Group(
+                subscription.key, subscription.prepared, subscription.user
+            )
+        else:
+            # Share the group's operation and key: thousands of identical subscriptions
+            # then hold no copy of their own (memory per idle connection).
+            subscription.prepared = group.prepared
+            subscription.key = group.key
+        group.members[subscription] = None
+
+    def _leave_group(self, subscription: Subscription) -> bool:
+        group = self.groups.get(subscription.key)
+        if group is None or subscription not in group.members:
+            return False
+        del group.members[subscription]
+        if not group.members:
+            del self.groups[subscription.key]
+        return True
+
+    async def refresh_viewers(self) -> None:
+        """Check every signed-in subscription's credential again; regroup or revoke.
+
+        Runs before each event, so an event is resolved for each viewer as they are now.
+        """
+        if not self.viewers:
+            return
+        users = await database_sync_to_async(current_users)(list(self.viewers))
+        async with self.lock:
+            for credential, user in users.items():
+                for subscription in list(self.viewers.get(credential, ())):
+                    if user is None:
+                        self._leave_group(subscription)
+                        subscription.connection.revoke()
+                        continue
+                    subscription.user = user
+                    if subscription.group_key() != subscription.key:
+                        self._leave_group(subscription)
+                        subscription.key = subscription.group_key()
+                        self._join_group(subscription)
+                if user is None:
+                    del self.viewers[credential]
+            for group in self.groups.values():  # each runs as a current member's user
+                group.user = next(iter(group.members)).user
             if not self.groups:
                 await self._stop()
 
@@ -206,6 +271,7 @@ class Hub:
 
     async def handle(self, event: dict) -> None:
         """Execute each group once for `event` and queue the results to its members."""
+        await self.refresh_viewers()
         groups = list(self.groups.values())
         if not groups:
             return
@@ -224,7 +290,9 @@ class Hub:
             encoded = dumps(payload)
             for subscription in list(group.members):
                 try:
-                    subscription.deliver(subscription.op_id, encoded, payload, eager=True)
+                    subscription.connection.deliver_event(
+                        subscription.op_id, encoded, payload, eager=True
+                    )
                 except Exception:
                     logger.exception("Delivering an event to a subscriber failed")
                 delivered += 1

@@ -1,7 +1,8 @@
 """The two websocket subprotocols' message rules, on top of GraphQLWebsocketConsumer.
 
 `TransportProtocol` — graphql-transport-ws (../shared/REFERENCE.md §2):
-  connection_init → connection_ack (4403 when its credentials are refused, 4429 for a second
+  connection_init → connection_ack (4403 when its credentials are refused, or stop holding
+  later, 4429 for a second
   one, 4408 when none arrives within the init timeout); ping → pong at any time, pong is
   ignored; subscribe before the ack → 4401, with an id already active → 4409; results go out
   as `next`, then `complete`; a request error (parse, validation, variables) is one `error`
@@ -10,12 +11,13 @@
 
 `LegacyProtocol` — graphql-ws of subscriptions-transport-ws (§3):
   connection_init → connection_ack then `ka` every SUBSCRIPTIONS_KEEPALIVE seconds; refused
-  credentials → connection_error, then close 4403 (the reference server's 1011 is refused by
-  Daphne); start → data… (and complete for queries and mutations); a duplicate id replaces
-  the running operation; request errors → `error` {id, payload: [errors]}; stop → complete;
-  connection_terminate → close 1000. A start before connection_ack gets an `error` (this
-  server always expects connection_init, which the reference client always sends first).
-  Unparseable messages → connection_error, unknown types → error, as the reference server.
+  credentials (or ones that stop holding) → connection_error, then close 4403 (the
+  reference server's 1011 is refused by Daphne); start → data… (and complete for queries
+  and mutations); a duplicate id replaces the running operation; request errors → `error`
+  {id, payload: [errors]}; stop → complete; connection_terminate → close 1000. A start
+  before connection_ack gets an `error` (this server always expects connection_init, which
+  the reference client always sends first). Unparseable messages → connection_error,
+  unknown types → error, as the reference server.
 """
 from __future__ import annotations
 
@@ -124,10 +126,10 @@ class TransportProtocol(Protocol):
         else:
             await self.invalid(f"Unexpected message of type {kind!r}")
 
-    async def acknowledge(self) -> None:
+    def acknowledge(self) -> None:
         self.consumer.send_message({"type": "connection_ack"})
 
-    async def reject(self, reason: str) -> None:
+    def reject(self, reason: str) -> None:
         self.consumer.close_with(FORBIDDEN, "Forbidden")
 
 
@@ -172,7 +174,7 @@ class LegacyProtocol(Protocol):
             error["id"] = op_id
         self.consumer.send_message(error)
 
-    async def acknowledge(self) -> None:
+    def acknowledge(self) -> None:
         self.consumer.send_message({"type": "connection_ack"})
         self.consumer.send_message({"type": "ka"})
         self.consumer.spawn(self._keepalive())
@@ -182,6 +184,6 @@ class LegacyProtocol(Protocol):
             await asyncio.sleep(setting("SUBSCRIPTIONS_KEEPALIVE"))
             self.consumer.send_message({"type": "ka"})
 
-    async def reject(self, reason: str) -> None:
+    def reject(self, reason: str) -> None:
         self.consumer.send_message({"type": "connection_error", "payload": {"message": reason}})
         self.consumer.close_with(FORBIDDEN, "Forbidden")

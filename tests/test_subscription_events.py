@@ -269,8 +269,9 @@ async def test_slow_client_overflow_drops_oldest_events_and_says_so(catalog, set
     # Deliver straight to the connection's queue faster than its writer can run.
     for number in range(1, 6):
         payload = {"data": {"productUpdated": {"name": f"v{number}"}}}
-        subscription.deliver("u", f'{{"data":{{"productUpdated":{{"name":"v{number}"}}}}}}',
-                             payload)
+        subscription.connection.deliver_event(
+            "u", f'{{"data":{{"productUpdated":{{"name":"v{number}"}}}}}}', payload
+        )
     received = [(await client.receive())["payload"] for _ in range(3)]
     assert [p["data"]["productUpdated"]["name"] for p in received] == ["v3", "v4", "v5"]
     assert received[0]["extensions"] == {"droppedEvents": 2}
