@@ -8,6 +8,7 @@ as their new self.
 """
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 
@@ -17,11 +18,14 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from graphql_jwt.shortcuts import get_token
 from graphql_jwt.utils import jwt_encode, jwt_payload
+from graphql_relay import to_global_id
 
 from accounts.auth import Credential, current_users, user_from_api_key, user_from_jwt
 from accounts.models import ApiKey
 from products.models import Product
-from tests.ws_live import LEGACY, TRANSPORT, WsClient, async_test
+from tests.live_server import set_server_password, start_server
+from tests.test_subscription_cross_process import update_product
+from tests.ws_live import LEGACY, TRANSPORT, NodeClient, WsClient, async_test
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -190,3 +194,38 @@ def test_current_users_refuses_what_no_longer_holds(users):
     key.is_active = False
     key.save()
     assert set(current_users([by_key, expired, deleted]).values()) == {None}
+
+
+@pytest.fixture
+def short_token_server(django_db_setup):
+    """A live server whose JWTs live 3 seconds."""
+    from django.db import connection
+
+    server = start_server(connection.settings_dict["NAME"], {"JWT_EXPIRATION_SECONDS": "3"})
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.log_path.unlink(missing_ok=True)
+
+
+def test_graphql_ws_client_reconnects_with_a_fresh_token_and_keeps_its_subscription(
+    short_token_server, catalog, users
+):
+    set_server_password(users["creator"], "creator-pw")
+    draft = catalog["products"]["draft"]  # the creator's own: only they and staff see it
+    client = NodeClient("subscribe.mjs", {
+        "WS_URL": short_token_server.ws_url, "HTTP_URL": short_token_server.graphql_url,
+        "CLIENT": "graphql-ws", "EXPECT": "1",
+        "QUERIES": json.dumps(["subscription { productUpdated { name } }"]),
+        "SIGN_IN": json.dumps({"username": "creator", "password": "creator-pw"}),
+    })
+    assert client.wait_for("connected")["count"] == 1
+    assert client.wait_for("closed", timeout=10)["code"] == 4403  # the token expired
+    assert client.wait_for("connected", timeout=10)["count"] == 2  # signed in again
+    staff_key = ApiKey.issue(users["staff"], "writer")[1]
+    update_product(short_token_server, staff_key, to_global_id("Product", draft.pk),
+                   name="Draft, after reconnecting")
+    event = client.wait_for("event")
+    client.stop()
+    assert event["payload"] == {"data": {"productUpdated": {"name": "Draft, after reconnecting"}}}

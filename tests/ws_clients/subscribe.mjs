@@ -3,6 +3,9 @@
 // Env: WS_URL (ws://host:port/graphql/), CLIENT ("graphql-ws" | "subscriptions-transport-ws"),
 // QUERIES (JSON list of subscription documents), EXPECT (events to wait for, then exit 0),
 // CONNECTION_PARAMS (JSON object, optional), ORIGIN (Origin header, default http://localhost).
+// SIGN_IN (JSON {username, password}, graphql-ws only): instead of CONNECTION_PARAMS, sign in
+// with tokenAuth at HTTP_URL before every connection and retry when the server closes the
+// socket (as an app whose token expires would); prints {"kind":"connected","count":n}.
 // Lines: {"kind":"ready"} once every subscription is registered server-side (a query sent
 // after them on the same socket has answered), {"kind":"event","index":i,"payload":...},
 // {"kind":"done"}, or {"kind":"failed","error":...} (exit 1).
@@ -42,10 +45,48 @@ function onEvent(index, payload) {
 
 setTimeout(() => fail(`timed out with ${received}/${expected} events`), 60_000).unref();
 
+const signIn = process.env.SIGN_IN && JSON.parse(process.env.SIGN_IN);
+
+async function freshToken() {
+  const response = await fetch(process.env.HTTP_URL, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation ($input: TokenAuthInput!) { tokenAuth(input: $input) { token } }',
+      variables: { input: signIn },
+    }),
+  });
+  const body = await response.json();
+  if (!body.data || !body.data.tokenAuth) fail(`tokenAuth failed: ${JSON.stringify(body)}`);
+  return body.data.tokenAuth.token;
+}
+
 if (library === 'graphql-ws') {
+  let connections = 0;
   const client = createClient({
-    url, webSocketImpl: OriginWebSocket, connectionParams, retryAttempts: 0, lazy: false,
-    on: { closed: (event) => received < expected && fail(`closed ${event.code} ${event.reason}`) },
+    url,
+    webSocketImpl: OriginWebSocket,
+    lazy: false,
+    connectionParams: signIn
+      ? async () => ({ authorization: `Bearer ${await freshToken()}` })
+      : connectionParams,
+    retryAttempts: signIn ? 5 : 0,
+    retryWait: async () => new Promise((resolve) => setTimeout(resolve, 100)),
+    on: {
+      connected: () => {
+        connections += 1;
+        if (!signIn) return;
+        // Queued after the re-sent subscribes on this socket: answered once they are active.
+        client.subscribe({ query: '{ __typename }' }, {
+          next: () => {}, error: fail,
+          complete: () => print({ kind: 'connected', count: connections }),
+        });
+      },
+      closed: (event) => {
+        if (signIn) print({ kind: 'closed', code: event.code });
+        else if (received < expected) fail(`closed ${event.code} ${event.reason}`);
+      },
+    },
   });
   queries.forEach((query, index) => {
     client.subscribe({ query }, {
