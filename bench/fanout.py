@@ -2,19 +2,28 @@
 
     .venv/bin/python -m bench.fanout [--subscribers 100 1000 10000] [--updates 3]
                                      [--protocol graphql-transport-ws | graphql-ws]
+                                     [--viewers anonymous | staff]
                                      [--uvicorn-args "--ws-per-message-deflate false"]
 
 Starts one uvicorn process (DEBUG off, in-memory channel layer, SQLite in var/), opens N
-connections from this process (the `websockets` library, asyncio), each subscribing as an
-anonymous viewer to `productUpdated { id name price stock }`; all of them form one group, so
-the schema runs once per update. Then it updates the product over HTTP (updateProduct,
-API-key authenticated) and measures, for every subscriber, the time from the commit (the
-server stamps `extensions.committedAt` when SUBSCRIPTIONS_COMMIT_TIMESTAMPS=1) to the moment
-this process read the message: p50 / p99 / max over all deliveries of all updates.
+connections from this process (the `websockets` library), each subscribing as an anonymous
+viewer to `productUpdated { id name price stock }`; all of them form one group, so the schema
+runs once per update. With `--viewers staff` each subscriber signs in instead, as a staff
+user of its own (a JWT in connection_init): still one group, but before every event the hub
+checks all their credentials again (subscriptions/hub.py), which this measures. Then it
+updates the product over HTTP (updateProduct, API-key authenticated) and measures, for every
+subscriber, the time from the commit (the server stamps `extensions.committedAt` when
+SUBSCRIPTIONS_COMMIT_TIMESTAMPS=1) to the moment this process read the message: p50 / p99 /
+max over all deliveries of all updates.
 
-Memory per idle connection: the server's RSS after N subscribed, minus before, over N.
+Memory per idle connection: the server's RSS after N subscribed, minus before, over N; "before"
+is measured after one subscriber has connected, subscribed and left, so what the first
+subscription loads once (the schema, the subscriptions hub) is not counted per connection.
 Client and server share the machine's cores, so latencies include the client's own time to
-read N messages. Prints a table; no assertion on time.
+read N messages. To keep the measuring client's own overhead small, it runs on uvloop (as
+the server does) and its garbage collector is paused while the updates are read (a full
+collection over 10,000 client connections stalls every reading socket at once). Prints a
+table; no assertion on time.
 
 uvicorn runs with `--ws-per-message-deflate false` unless --uvicorn-args says otherwise: the
 compression context of permessage-deflate (which the `websockets` client offers by default)
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -62,8 +72,9 @@ def raise_fd_limit() -> int:
     return hard
 
 
-def prepare_database() -> tuple[str, str]:
-    """A fresh SQLite catalog with one product and a staff API key: (product id, key)."""
+def prepare_database(staff_viewers: int) -> tuple[str, str, list[dict]]:
+    """A fresh SQLite catalog with one product and a staff API key, and connection_init
+    payloads: (product id, key, payloads), one payload per staff viewer, else one empty."""
     os.environ.update(ENV)
     DB_PATH.parent.mkdir(exist_ok=True)
     DB_PATH.unlink(missing_ok=True)
@@ -86,7 +97,14 @@ def prepare_database() -> tuple[str, str]:
         name="Fan-out", price=Decimal("9.99"), stock=3, is_published=True, category=category,
         created_by=staff,
     )
-    return to_global_id("Product", product.pk), ApiKey.issue(staff, "bench")[1]
+    from graphql_jwt.shortcuts import get_token
+
+    viewers = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"viewer{number}", is_staff=True, password="!")
+        for number in range(staff_viewers)
+    )
+    payloads = [{"authorization": f"Bearer {get_token(user)}"} for user in viewers] or [{}]
+    return to_global_id("Product", product.pk), ApiKey.issue(staff, "bench")[1], payloads
 
 
 def free_port() -> int:
@@ -143,23 +161,23 @@ def update(port: int, product_id: str, key: str, name: str) -> None:
         raise RuntimeError(body["errors"])
 
 
-async def subscriber(port: int, protocol: str, ready: asyncio.Queue, arrivals: list,
-                     expected: int, finished: asyncio.Event) -> None:
+async def subscriber(port: int, protocol: str, init: dict, ready: asyncio.Queue,
+                     arrivals: list, expected: int, finished: asyncio.Event) -> None:
     try:
-        await subscribe(port, protocol, ready, arrivals, expected, finished)
+        await subscribe(port, protocol, init, ready, arrivals, expected, finished)
     except Exception as error:
         await ready.put(error)  # reported by run(), instead of waiting forever
         raise
 
 
-async def subscribe(port: int, protocol: str, ready: asyncio.Queue, arrivals: list,
-                    expected: int, finished: asyncio.Event) -> None:
+async def subscribe(port: int, protocol: str, init: dict, ready: asyncio.Queue,
+                    arrivals: list, expected: int, finished: asyncio.Event) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(f"ws://127.0.0.1:{port}/graphql/", subprotocols=[protocol],
                        origin="http://localhost", max_queue=None, ping_interval=None,
                        open_timeout=120) as socket_:
-        await socket_.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await socket_.send(json.dumps({"type": "connection_init", "payload": init}))
         while json.loads(await socket_.recv())["type"] != "connection_ack":
             pass
         kind = "subscribe" if protocol == "graphql-transport-ws" else "start"
@@ -187,11 +205,19 @@ async def subscribe(port: int, protocol: str, ready: asyncio.Queue, arrivals: li
         await finished.wait()
 
 
+async def warm_up(port: int, protocol: str, init: dict) -> None:
+    """One subscriber that connects, subscribes and leaves."""
+    leave = asyncio.Event()
+    leave.set()
+    await subscribe(port, protocol, init, asyncio.Queue(), [], 0, leave)
+
+
 async def run(count: int, protocol: str, updates: int, product_id: str, key: str,
-              uvicorn_args: list[str]) -> dict:
+              inits: list[dict], uvicorn_args: list[str]) -> dict:
     server = Server(uvicorn_args)
     try:
         await asyncio.sleep(1.0)
+        await warm_up(server.port, protocol, inits[0])
         rss_before = server.rss()
         ready: asyncio.Queue = asyncio.Queue()
         finished = asyncio.Event()
@@ -202,7 +228,8 @@ async def run(count: int, protocol: str, updates: int, product_id: str, key: str
         for start in range(0, count, batch):
             for _ in range(min(batch, count - start)):
                 tasks.append(asyncio.create_task(
-                    subscriber(server.port, protocol, ready, arrivals, updates, finished)
+                    subscriber(server.port, protocol, inits[len(tasks) % len(inits)], ready,
+                               arrivals, updates, finished)
                 ))
             for _ in range(min(batch, count - start)):
                 if (failure := await ready.get()) is not None:
@@ -210,6 +237,8 @@ async def run(count: int, protocol: str, updates: int, product_id: str, key: str
         connect_seconds = time.monotonic() - started
         await asyncio.sleep(1.0)
         rss_idle = server.rss()
+        gc.collect()
+        gc.disable()
         per_update = []
         for number in range(updates):
             before = len(arrivals)
@@ -221,6 +250,7 @@ async def run(count: int, protocol: str, updates: int, product_id: str, key: str
                     raise RuntimeError(f"only {len(arrivals) - before}/{count} deliveries")
             per_update.append(time.monotonic() - sent)
         finished.set()
+        gc.enable()
         await asyncio.gather(*tasks)
         arrivals.sort()
         return {
@@ -233,22 +263,28 @@ async def run(count: int, protocol: str, updates: int, product_id: str, key: str
             "kib_per_connection": (rss_idle - rss_before) / count / 1024,
         }
     finally:
+        gc.enable()
         server.stop()
 
 
 def main() -> None:
+    import uvloop
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--protocol", default="graphql-transport-ws",
                         choices=["graphql-transport-ws", "graphql-ws"])
     parser.add_argument("--updates", type=int, default=3)
+    parser.add_argument("--viewers", default="anonymous", choices=["anonymous", "staff"])
     parser.add_argument("--uvicorn-args", default=UVICORN_ARGS,
                         help=f"extra uvicorn options (default: {UVICORN_ARGS!r})")
     args = parser.parse_args()
     limit = raise_fd_limit()
-    product_id, key = prepare_database()
+    staff_viewers = max(args.subscribers) if args.viewers == "staff" else 0
+    product_id, key, inits = prepare_database(staff_viewers)
     uvicorn_args = shlex.split(args.uvicorn_args)
-    print(f"protocol {args.protocol}, {args.updates} updates per run, one uvicorn worker "
+    print(f"protocol {args.protocol}, {args.viewers} viewers, {args.updates} updates per run, "
+          f"one uvicorn worker "
           f"({' '.join(uvicorn_args) or 'default options'}), in-memory channel layer, SQLite; "
           f"open-file limit {limit}")
     header = (f"{'subscribers':>11} {'connect s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
@@ -258,8 +294,8 @@ def main() -> None:
         if count + 100 > limit:
             print(f"{count:>11} skipped: the open-file limit is {limit}")
             continue
-        result = asyncio.run(
-            run(count, args.protocol, args.updates, product_id, key, uvicorn_args)
+        result = uvloop.run(
+            run(count, args.protocol, args.updates, product_id, key, inits, uvicorn_args)
         )
         print(f"{result['subscribers']:>11} {result['connect_s']:>9.1f} {result['p50_ms']:>8.1f} "
               f"{result['p99_ms']:>8.1f} {result['max_ms']:>8.1f} "

@@ -194,7 +194,7 @@ class Hub:
                         subscription.connection.revoke()
                         continue
                     subscription.user = user
-                    if subscription.group_key() != subscription.key:
+                    if viewer_class(user, subscription.prepared) != subscription.key[-1]:
                         self._leave_group(subscription)
                         subscription.key = subscription.group_key()
                         self._join_group(subscription)
