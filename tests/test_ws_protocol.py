@@ -1,6 +1,6 @@
 """graphql-transport-ws at /graphql/: every message and close code of the protocol.
 
-Runs against `project.asgi.application` (origin check, sessions, auth middleware included)
+Runs against `project.asgi.application` (origin check and cookie authentication included)
 with channels' WebsocketCommunicator. See ../shared/REFERENCE.md §2.
 """
 from __future__ import annotations

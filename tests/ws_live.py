@@ -1,7 +1,7 @@
 """Helpers for the websocket tests: an in-process client, async tests, the Node ws clients.
 
-`WsClient` drives `project.asgi.application` (the real middleware stack: origin check,
-sessions, auth) through channels' `WebsocketCommunicator`. `async_test` runs an async test
+`WsClient` drives `project.asgi.application` (the real stack: origin check, cookie
+authentication) through channels' `WebsocketCommunicator`. `async_test` runs an async test
 body on a fresh event loop from a plain pytest test (no pytest-asyncio needed); database
 work inside it runs on the test's thread, so these tests use `transactional_db`.
 
