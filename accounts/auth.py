@@ -20,13 +20,19 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import import_module
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 from graphql_jwt.exceptions import JSONWebTokenError, JSONWebTokenExpired
 from graphql_jwt.settings import jwt_settings
 from graphql_jwt.utils import get_payload, get_user_by_payload
@@ -65,6 +71,8 @@ class Credential:
     user_id: Any
     api_key_id: int | None = None
     session_key: str | None = None
+    username: str | None = None
+    """A JWT names its user by username (django-graphql-jwt): a renamed user's token fails."""
     expires_at: float | None = None
     """Epoch seconds after which the credential is refused (JWT `exp`, key expiry)."""
 
@@ -95,7 +103,9 @@ def user_from_jwt(token: str, request: HttpRequest | None, method: str = JWT):
         raise AuthenticationFailed("The token is invalid.", method) from None
     if user is None:
         raise AuthenticationFailed("The token is invalid.", method)
-    return user, Credential(method, user.pk, expires_at=payload.get("exp"))
+    return user, Credential(
+        method, user.pk, username=user.get_username(), expires_at=payload.get("exp")
+    )
 
 
 def user_from_api_key(key: Any):
@@ -157,7 +167,8 @@ KEY_PARAMS = ("apiKey", "x-api-key", "X-API-Key")
 
 
 def _first(params: dict, names: tuple[str, ...]) -> Any:
-    return next((params[name] for name in names if params.get(name) is not None), None)
+    """The first of `names` given a value; empty strings count as absent."""
+    return next((params[name] for name in names if params.get(name) not in (None, "")), None)
 
 
 def has_credentials(params: dict, cookies: dict) -> bool:
@@ -169,13 +180,37 @@ def has_credentials(params: dict, cookies: dict) -> bool:
     )
 
 
-def _session(session_key: str):
+def _session_data(session_key: str):
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
 
+def _signed_in_by(session, user) -> bool:
+    """Whether the session data says `user` signed in and has not changed password since.
+
+    Django's own `get_user` checks the same, but also flushes or cycles the session it is
+    given; a websocket's copy of the browser's session must not be changed behind its back.
+    """
+    stored_hash = session.get(HASH_SESSION_KEY) or ""
+    return (
+        str(session.get(SESSION_KEY)) == str(user.pk)
+        and session.get(BACKEND_SESSION_KEY) in settings.AUTHENTICATION_BACKENDS
+        and any(
+            constant_time_compare(stored_hash, expected)
+            for expected in (user.get_session_auth_hash(),
+                             *user.get_session_auth_fallback_hash())
+        )
+    )
+
+
 def user_from_session(session_key: str):
-    """The session's user (Django's own checks: backend, active, password hash)."""
-    return get_user(SimpleNamespace(session=_session(session_key)))
+    """The session's signed-in user (active, password unchanged), else AnonymousUser."""
+    session = _session_data(session_key)
+    backend_path = session.get(BACKEND_SESSION_KEY)
+    if session.get(SESSION_KEY) is None or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+    user = load_backend(backend_path).get_user(user_id)  # None when inactive
+    return user if user is not None and _signed_in_by(session, user) else AnonymousUser()
 
 
 def authenticate_params(params: dict, cookies: dict):
@@ -203,9 +238,9 @@ def authenticate_params(params: dict, cookies: dict):
 def current_users(credentials: Iterable[Credential]) -> dict[Credential, Any]:
     """Each credential's user as of now, or None when the credential no longer holds.
 
-    No longer holds: expired, API key revoked or expired, user deleted or deactivated,
-    session logged out. Two queries for any number of token and key credentials (users,
-    keys), plus one per session.
+    No longer holds: expired, API key revoked or expired, user deleted, deactivated or
+    renamed (tokens name their user), session logged out or password changed. One query for
+    the users of any number of credentials, one for their API keys, one per session.
     """
     credentials = list(credentials)
     users = get_user_model()._default_manager.in_bulk({c.user_id for c in credentials})
@@ -221,9 +256,10 @@ def current_users(credentials: Iterable[Credential]) -> dict[Credential, Any]:
             user is not None
             and user.is_active
             and (credential.expires_at is None or credential.expires_at > now)
+            and (credential.username is None or credential.username == user.get_username())
             and (credential.api_key_id is None or credential.api_key_id in usable_keys)
             and (credential.session_key is None
-                 or user_from_session(credential.session_key).pk == user.pk)
+                 or _signed_in_by(_session_data(credential.session_key), user))
         )
         current[credential] = user if holds else None
     return current

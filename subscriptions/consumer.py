@@ -50,6 +50,7 @@ from django.http.cookie import parse_cookie
 from graphql import OperationType
 
 from accounts.auth import (
+    SESSION,
     AuthenticationFailed,
     Credential,
     authenticate_params,
@@ -171,7 +172,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         offered = self.scope.get("subprotocols") or []
         self.user = AnonymousUser()
         self.credential: Credential | None = None
-        self.auth_method = "session"
+        self.auth_method = SESSION
         self.operations: dict[str, Operation] = {}
         self.outbox: deque | None = None  # created when something is queued
         self.queued_events = 0
@@ -287,7 +288,9 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
         Clients reconnect (graphql-ws retries on 4403) with credentials that hold.
         """
-        self.expiry_timer = None
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
+            self.expiry_timer = None
         self.protocol.reject("The credentials are no longer valid.")
 
     def _init_timeout(self) -> None:
@@ -307,9 +310,14 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             return
         operation = Operation(op_id)
         self.operations[op_id] = operation
+        if not await self._credential_holds():
+            return
+        if self.operations.get(op_id) is not operation:
+            return  # stopped meanwhile
         try:
             # Neither step runs SQL (limits, cached validation, cost; root resolvers that
-            # check their arguments): no thread hop, which matters when thousands subscribe.
+            # check their arguments): an anonymous subscribe makes no thread hop at all,
+            # which matters when thousands subscribe.
             prepared = prepare(
                 payload["query"], payload.get("variables"), payload.get("operationName"),
                 self.user, scope_identity(self.scope, self.user),
@@ -334,32 +342,31 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def _run_single(self, operation: Operation, prepared: PreparedOperation) -> None:
         try:
-            payload = await database_sync_to_async(self._execute_single)(prepared)
+            payload = await database_sync_to_async(execute_single)(
+                prepared, self.user, self.auth_method
+            )
         except Exception:
             logger.exception("Websocket operation failed")
             payload = {"data": None, "errors": [
                 {"message": "Internal server error.", "extensions": {"code": "INTERNAL"}}
             ]}
-        if payload is None:
-            self.revoke()
-            return
         if self.operations.get(operation.op_id) is not operation:
             return  # the client stopped it: late results are not sent
         self._forget(operation.op_id, operation)
         self.protocol.send_result(operation.op_id, dumps(payload))
         self.protocol.send_complete(operation.op_id)
 
-    def _execute_single(self, prepared: PreparedOperation) -> dict | None:
-        """The result payload, as the viewer is now (None: the credential no longer holds).
-
-        Like an HTTP request, each query or mutation checks its credential again.
-        """
-        if self.credential is not None:
-            user = current_users([self.credential])[self.credential]
-            if user is None:
-                return None
-            self.user = user
-        return execute_single(prepared, self.user, self.auth_method)
+    async def _credential_holds(self) -> bool:
+        """Check a signed-in connection's credential again before an operation, as HTTP
+        checks every request; refresh `self.user`. If it no longer holds: close 4403."""
+        if self.credential is None:
+            return True  # anonymous: nothing to check, no SQL
+        user = (await database_sync_to_async(current_users)([self.credential]))[self.credential]
+        if user is None:
+            self.revoke()
+            return False
+        self.user = user
+        return True
 
     async def stop_operation(self, op_id: str) -> bool:
         """Stop `op_id` if active (client `complete`/`stop`, disconnect); whether it was."""

@@ -11,10 +11,12 @@ serialized payload is queued to every member; a group whose resolution fails get
 error payload and the others are unaffected. Events are handled one at a time, in order.
 
 Before each event, the viewers of signed-in subscriptions are checked again
-(accounts.auth.current_users, one or two queries for all of them): a subscription whose
-credential no longer holds (token expired, key revoked, user deactivated, session logged out)
-has its connection closed with 4403 and gets nothing; one whose user changed (say, lost staff
-status) moves to the group of its new viewer class before the event runs.
+(accounts.auth.current_users: one query for all their users, one for their API keys, one per
+session): a subscription whose credential no longer holds (token expired, key revoked, user
+deactivated, session logged out) has its connection closed with 4403 and gets nothing; one
+whose user changed (say, lost staff status) moves to the group of its new viewer class
+before the event runs.
+
 The fan-out writes to each member's socket directly when it can take the message without
 waiting (no task per subscriber), yielding to the event loop every DELIVERIES_PER_YIELD.
 """
@@ -146,14 +148,12 @@ class Hub:
 
     async def remove(self, subscription: Subscription) -> None:
         async with self.lock:
-            if not self._leave_group(subscription):
-                return
-            if subscription.credential is not None:
-                same_viewer = self.viewers[subscription.credential]
-                del same_viewer[subscription]
-                if not same_viewer:
-                    del self.viewers[subscription.credential]
-            if not self.groups:
+            self._leave_group(subscription)
+            self._forget_viewer(subscription)
+            # Also after refresh_viewers revoked the last subscriptions: it runs in the
+            # worker task, which must not cancel itself; the revoked sockets' disconnects
+            # come here.
+            if not self.groups and self.task is not None:
                 await self._stop()
 
     def _join_group(self, subscription: Subscription) -> None:
@@ -169,14 +169,20 @@ class Hub:
             subscription.key = group.key
         group.members[subscription] = None
 
-    def _leave_group(self, subscription: Subscription) -> bool:
+    def _leave_group(self, subscription: Subscription) -> None:
         group = self.groups.get(subscription.key)
         if group is None or subscription not in group.members:
-            return False
+            return
         del group.members[subscription]
         if not group.members:
             del self.groups[subscription.key]
-        return True
+
+    def _forget_viewer(self, subscription: Subscription) -> None:
+        same_viewer = self.viewers.get(subscription.credential)
+        if same_viewer is not None:
+            same_viewer.pop(subscription, None)
+            if not same_viewer:
+                del self.viewers[subscription.credential]
 
     async def refresh_viewers(self) -> None:
         """Check every signed-in subscription's credential again; regroup or revoke.
@@ -188,9 +194,12 @@ class Hub:
         users = await database_sync_to_async(current_users)(list(self.viewers))
         async with self.lock:
             for credential, user in users.items():
+                # Subscriptions that came or went during the query are as current: each
+                # subscribe checks its credential itself (GraphQLWebsocketConsumer).
                 for subscription in list(self.viewers.get(credential, ())):
                     if user is None:
                         self._leave_group(subscription)
+                        self._forget_viewer(subscription)
                         subscription.connection.revoke()
                         continue
                     subscription.user = user
@@ -198,12 +207,8 @@ class Hub:
                         self._leave_group(subscription)
                         subscription.key = subscription.group_key()
                         self._join_group(subscription)
-                if user is None:
-                    del self.viewers[credential]
             for group in self.groups.values():  # each runs as a current member's user
                 group.user = next(iter(group.members)).user
-            if not self.groups:
-                await self._stop()
 
     async def _start(self) -> None:
         self.layer = get_channel_layer()

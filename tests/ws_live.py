@@ -82,6 +82,12 @@ class WsClient:
             if output["type"] == "websocket.close":
                 return output.get("code", 1000)
 
+    async def closed_next(self, timeout: float = 5) -> int:
+        """The server's close code; fails if any message comes before the close."""
+        output = await self.communicator.receive_output(timeout)
+        assert output["type"] == "websocket.close", f"expected the close, got {output}"
+        return output.get("code", 1000)
+
     async def nothing(self, timeout: float = 0.3) -> bool:
         """Whether nothing (but keep-alives) arrives within `timeout`."""
         loop = asyncio.get_running_loop()
