@@ -17,7 +17,7 @@ expired, key not revoked, user still active, session not logged out) and who the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -235,31 +235,61 @@ def authenticate_params(params: dict, cookies: dict):
     return AnonymousUser(), None
 
 
-def current_users(credentials: Iterable[Credential]) -> dict[Credential, Any]:
+def _standing(user) -> tuple:
+    """What the visibility rule and token checks read of a user (products.querysets)."""
+    return user.is_active, user.is_staff, user.get_username()
+
+
+def current_users(credentials: Iterable[Credential],
+                  known: Mapping[Credential, Any] | None = None) -> dict[Credential, Any]:
     """Each credential's user as of now, or None when the credential no longer holds.
 
     No longer holds: expired, API key revoked or expired, user deleted, deactivated or
-    renamed (tokens name their user), session logged out or password changed. One query for
-    the users of any number of credentials, one for their API keys, one per session.
+    renamed (tokens name their user), session logged out or password changed.
+
+    `known`: users the caller holds for some credentials; each comes back as the same object
+    while its standing (active, staff, username) is unchanged. The hub checks thousands of
+    subscribers before every event, and thousands of fresh model instances per event would
+    cost more than the queries (allocations, then garbage collection over every socket).
+    Queries: one for the standing of all users, one for all API keys, one per session, and
+    one loading the users that changed or were not known.
     """
     credentials = list(credentials)
-    users = get_user_model()._default_manager.in_bulk({c.user_id for c in credentials})
+    known = known or {}
+    user_model = get_user_model()
+    standing = {
+        pk: tuple(rest) for pk, *rest in user_model._default_manager
+        .filter(pk__in={c.user_id for c in credentials})
+        .values_list("pk", "is_active", "is_staff", user_model.USERNAME_FIELD)
+    }
     key_ids = {c.api_key_id for c in credentials if c.api_key_id is not None}
     usable_keys = set(
         ApiKey.objects.usable().filter(pk__in=key_ids).values_list("pk", flat=True)
     ) if key_ids else set()
     now = time.time()
-    current = {}
+    current: dict[Credential, Any] = {}
+    to_load = []
     for credential in credentials:
-        user = users.get(credential.user_id)
+        state = standing.get(credential.user_id)
         holds = (
-            user is not None
-            and user.is_active
+            state is not None
+            and state[0]  # is_active
             and (credential.expires_at is None or credential.expires_at > now)
-            and (credential.username is None or credential.username == user.get_username())
+            and (credential.username is None or credential.username == state[2])
             and (credential.api_key_id is None or credential.api_key_id in usable_keys)
-            and (credential.session_key is None
-                 or _signed_in_by(_session_data(credential.session_key), user))
         )
-        current[credential] = user if holds else None
+        user = known.get(credential)
+        if not holds:
+            current[credential] = None
+        elif (user is not None and credential.session_key is None
+              and _standing(user) == state):
+            current[credential] = user
+        else:
+            to_load.append(credential)
+    loaded = user_model._default_manager.in_bulk({c.user_id for c in to_load}) if to_load else {}
+    for credential in to_load:
+        user = loaded.get(credential.user_id)
+        if credential.session_key is not None and user is not None:
+            user = user if _signed_in_by(_session_data(credential.session_key), user) else None
+        current[credential] = user
     return current

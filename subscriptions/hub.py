@@ -191,9 +191,13 @@ class Hub:
         """
         if not self.viewers:
             return
-        users = await database_sync_to_async(current_users)(list(self.viewers))
+        known = {credential: next(iter(same_viewer)).user
+                 for credential, same_viewer in self.viewers.items()}
+        users = await database_sync_to_async(current_users)(list(known), known)
         async with self.lock:
             for credential, user in users.items():
+                if user is known[credential]:
+                    continue  # unchanged, and so are its subscriptions' groups
                 # Subscriptions that came or went during the query are as current: each
                 # subscribe checks its credential itself (GraphQLWebsocketConsumer).
                 for subscription in list(self.viewers.get(credential, ())):

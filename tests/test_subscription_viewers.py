@@ -205,18 +205,27 @@ async def test_a_query_over_the_socket_checks_the_credential_again(users):
     assert await client.closed_next() == 4403  # no result as the revoked key's owner
 
 
-def test_current_users_checks_any_number_of_token_and_key_credentials_in_two_queries(
+def test_current_users_checks_any_number_of_credentials_in_two_queries(
     users, django_assert_num_queries
 ):
-    credentials = [user_from_jwt(get_token(users[name]), None)[1]
-                   for name in ("creator", "other", "staff")]
-    credentials += [user_from_api_key(ApiKey.issue(users[name], "k")[1])[1]
-                    for name in ("creator", "other")]
-    with django_assert_num_queries(2):
-        current = current_users(credentials)
+    found = [user_from_jwt(get_token(users[name]), None) for name in ("creator", "other", "staff")]
+    found += [user_from_api_key(ApiKey.issue(users[name], "k")[1]) for name in ("creator", "other")]
+    known = {credential: user for user, credential in found}
+    with django_assert_num_queries(2):  # users' standing, API keys
+        current = current_users(known, known)
+    assert all(current[credential] is user for credential, user in known.items())
+    with django_assert_num_queries(3):  # and loading the users it does not know
+        current = current_users(known)
     assert [user.username for user in current.values()] == [
         "creator", "other", "staff", "creator", "other",
     ]
+
+
+def test_current_users_reloads_a_user_whose_standing_changed(users):
+    user, credential = user_from_jwt(get_token(users["other"]), None)
+    get_user_model().objects.filter(pk=user.pk).update(is_staff=True)
+    current = current_users([credential], {credential: user})[credential]
+    assert current is not user and current.is_staff
 
 
 def test_current_users_refuses_what_no_longer_holds(users):
