@@ -286,15 +286,7 @@ class VitrineGraphQLView(GraphQLView):
         query, variables, operation_name, _ = self.get_graphql_params(request, data)
         result = self.execute_graphql_request(request, data, query, variables, operation_name)
 
-        response: dict[str, Any] = {}
-        if result.errors:
-            response["errors"] = [self.format_error(error) for error in result.errors]
-        # Errors without a path stopped the request before execution: no `data` entry.
-        request_error = any(not getattr(error, "path", None) for error in result.errors or ())
-        if not request_error:
-            response["data"] = result.data
-        if result.extensions:
-            response["extensions"] = result.extensions
+        response, request_error = errors.result_payload(result)
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
         return self.json_encode(request, response), status
 

@@ -172,7 +172,6 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         offered = self.scope.get("subprotocols") or []
         self.user = AnonymousUser()
         self.credential: Credential | None = None
-        self.auth_method = SESSION
         self.operations: dict[str, Operation] = {}
         self.outbox: deque | None = None  # created when something is queued
         self.queued_events = 0
@@ -268,12 +267,10 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             return
         if self.closed:
             return
-        if self.credential is not None:
-            self.auth_method = self.credential.method
-            if self.credential.expires_at is not None:
-                self.expiry_timer = asyncio.get_running_loop().call_later(
-                    max(self.credential.expires_at - time.time(), 0), self.revoke
-                )
+        if self.credential is not None and self.credential.expires_at is not None:
+            self.expiry_timer = asyncio.get_running_loop().call_later(
+                max(self.credential.expires_at - time.time(), 0), self.revoke
+            )
         self.acknowledged = True
         self.protocol.acknowledge()
 
@@ -343,7 +340,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
     async def _run_single(self, operation: Operation, prepared: PreparedOperation) -> None:
         try:
             payload = await database_sync_to_async(execute_single)(
-                prepared, self.user, self.auth_method
+                prepared, self.user, self.credential.method if self.credential else SESSION
             )
         except Exception:
             logger.exception("Websocket operation failed")

@@ -174,18 +174,6 @@ def viewer_class(user, prepared: PreparedOperation) -> str:
     return f"user:{user.pk}"
 
 
-def _result_payload(result: ExecutionResult) -> dict[str, Any]:
-    payload: dict[str, Any] = {}
-    if result.errors:
-        payload["errors"] = [errors.format_error(error) for error in result.errors]
-    request_error = any(not getattr(error, "path", None) for error in result.errors or ())
-    if not request_error:
-        payload["data"] = result.data
-    if result.extensions:
-        payload["extensions"] = result.extensions
-    return payload
-
-
 def _execute(prepared: PreparedOperation, user, root_value: Any = None,
              auth_method: str = "session") -> ExecutionResult:
     # auth_method matters to permissions: an API key may not manage API keys.
@@ -209,7 +197,7 @@ def execute_single(prepared: PreparedOperation, user, auth_method: str) -> dict[
     # Each mutation field is its own transaction (schema/mutations.py).
     result = _execute(prepared, user, auth_method=auth_method)
     errors.tag_variable_errors(result.errors)
-    return _result_payload(result)
+    return errors.result_payload(result)[0]
 
 
 def _skipped(result: ExecutionResult) -> bool:
@@ -242,4 +230,4 @@ def execute_event(prepared: PreparedOperation, user, event: dict) -> dict[str, A
         return {"data": None, "errors": [errors.format_error(GraphQLError(str(error)))]}
     if _skipped(result):
         return None
-    return _result_payload(result)
+    return errors.result_payload(result)[0]
