@@ -208,10 +208,14 @@ GRAPHQL_MAX_DOCUMENT_BYTES = int(os.environ.get("GRAPHQL_MAX_DOCUMENT_BYTES", "1
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS", "2000"))
 GRAPHQL_MAX_VARIABLES_BYTES = int(os.environ.get("GRAPHQL_MAX_VARIABLES_BYTES", "16384"))
 GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH", "10"))
+# Below __schema/__type: the standard introspection documents need 14 (schema/limits.py).
+GRAPHQL_MAX_INTROSPECTION_DEPTH = int(os.environ.get("GRAPHQL_MAX_INTROSPECTION_DEPTH", "14"))
+GRAPHQL_MAX_INTROSPECTION_FIELDS = int(os.environ.get("GRAPHQL_MAX_INTROSPECTION_FIELDS", "3"))
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES", "30"))
 GRAPHQL_MAX_FIELDS = int(os.environ.get("GRAPHQL_MAX_FIELDS", "100"))
-# "on", "off" or "staff": who may query __schema / __type.
-GRAPHQL_INTROSPECTION = os.environ.get("GRAPHQL_INTROSPECTION", "on" if DEBUG else "staff")
+# "on", "off" or "staff": who may query __schema / __type. On by default: the catalog's schema
+# is its public documentation (README, "Introspection").
+GRAPHQL_INTROSPECTION = os.environ.get("GRAPHQL_INTROSPECTION", "on")
 # Leaky bucket of cost points per client (schema/throttle.py).
 GRAPHQL_THROTTLE_ENABLED = env_bool("GRAPHQL_THROTTLE_ENABLED", True)
 GRAPHQL_THROTTLE_BUCKET_SIZE = int(os.environ.get("GRAPHQL_THROTTLE_BUCKET_SIZE", "1000"))

@@ -8,12 +8,23 @@ Cheapest first, each refused with its own code (schema/errors.py):
 | lexical tokens (graphql-core stops parsing past it) | GRAPHQL_MAX_TOKENS | MAX_TOKENS_EXCEEDED |
 | variables size (compact JSON, bytes) | GRAPHQL_MAX_VARIABLES_BYTES | VARIABLES_TOO_LARGE |
 | field nesting depth, through fragments | GRAPHQL_MAX_DEPTH | MAX_DEPTH_EXCEEDED |
+| depth below `__schema` / `__type` | GRAPHQL_MAX_INTROSPECTION_DEPTH | MAX_DEPTH_EXCEEDED |
+| `__schema`, `__type` per query | GRAPHQL_MAX_INTROSPECTION_FIELDS | MAX_INTROSPECTION_EXCEEDED |
 | aliases in one selection set | GRAPHQL_MAX_ALIASES | MAX_ALIASES_EXCEEDED |
 | selections (fields, spreads) in one selection set | GRAPHQL_MAX_FIELDS | MAX_FIELDS_EXCEEDED |
 
 The AST checks run before graphql-core's validation on purpose: some of its rules (overlapping
 fields) are quadratic in the width of a selection set, so 10,000 aliases must be refused first.
 They are one linear walk of the document; each named fragment is measured once.
+
+Introspection has its own depth bound. The standard introspection documents (GraphiQL's, that
+is graphql-js's `getIntrospectionQuery`, and graphql-core's `get_introspection_query`) nest
+`ofType` nine levels deep under `__schema { types { fields { args { type ...` : 14 levels,
+deeper than any catalog query needs. So a `__schema` or `__type` field counts as one level of
+the operation's depth, and what is below it is measured against GRAPHQL_MAX_INTROSPECTION_DEPTH
+(14), which those documents fit exactly and longer `ofType` chains do not. An operation may
+select `__schema`/`__type` only a few times (GRAPHQL_MAX_INTROSPECTION_FIELDS, 3): introspection
+costs no points, so aliasing `__schema` thirty times would be free work otherwise.
 """
 from __future__ import annotations
 
@@ -47,6 +58,8 @@ class Limits:
     max_tokens: int
     max_variables_bytes: int
     max_depth: int
+    max_introspection_depth: int
+    max_introspection_fields: int
     max_aliases: int
     max_fields: int
 
@@ -57,6 +70,8 @@ class Limits:
             max_tokens=settings.GRAPHQL_MAX_TOKENS,
             max_variables_bytes=settings.GRAPHQL_MAX_VARIABLES_BYTES,
             max_depth=settings.GRAPHQL_MAX_DEPTH,
+            max_introspection_depth=settings.GRAPHQL_MAX_INTROSPECTION_DEPTH,
+            max_introspection_fields=settings.GRAPHQL_MAX_INTROSPECTION_FIELDS,
             max_aliases=settings.GRAPHQL_MAX_ALIASES,
             max_fields=settings.GRAPHQL_MAX_FIELDS,
         )
@@ -133,6 +148,8 @@ class _Walker:
         self.fragment_depths: dict[str, int] = {}
         self.visiting: set[str] = set()
         self.checked_sets: set[int] = set()
+        # Measuring stops once a depth exceeds every bound: that is enough to refuse.
+        self.stop_depth = max(limits.max_depth, limits.max_introspection_depth)
         self.uses_introspection = False
 
     def depth(self, selection_set: SelectionSetNode | None) -> int:
@@ -143,9 +160,10 @@ class _Walker:
         deepest = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                if selection.name.value in INTROSPECTION_FIELDS:
-                    self.uses_introspection = True
                 depth = 1 + self.depth(selection.selection_set) if selection.selection_set else 1
+                if selection.name.value in INTROSPECTION_FIELDS:
+                    self.check_introspection_depth(depth)
+                    depth = 1
             elif isinstance(selection, InlineFragmentNode):
                 depth = self.depth(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
@@ -153,10 +171,20 @@ class _Walker:
             else:  # pragma: no cover - no other selection kinds exist
                 continue
             deepest = max(deepest, depth)
-            if deepest > self.limits.max_depth:
-                # Stop early: nothing deeper needs measuring to refuse.
+            if deepest > self.stop_depth:
                 break
         return deepest
+
+    def check_introspection_depth(self, depth: int) -> None:
+        """`depth` counts the `__schema`/`__type` field itself; its bound is what is below."""
+        self.uses_introspection = True
+        if depth - 1 > self.limits.max_introspection_depth:
+            raise RequestRefused(
+                errors.MAX_DEPTH_EXCEEDED,
+                "Introspection is nested deeper than "
+                f"{self.limits.max_introspection_depth} levels.",
+                limit=self.limits.max_introspection_depth,
+            )
 
     def fragment_depth(self, name: str) -> int:
         if name in self.fragment_depths:
@@ -207,6 +235,7 @@ def check_document_shape(document: DocumentNode, limits: Limits) -> bool:
     walker = _Walker(document, limits)
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
+            check_introspection_fields(walker, definition.selection_set)
             depth = walker.depth(definition.selection_set)
             if depth > limits.max_depth:
                 raise RequestRefused(
@@ -218,6 +247,43 @@ def check_document_shape(document: DocumentNode, limits: Limits) -> bool:
             # Unused fragments are a validation error; measuring their width is still cheap.
             walker.check_width(definition.selection_set)
     return walker.uses_introspection
+
+
+def count_introspection_fields(
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> int:
+    """`__schema`/`__type` fields selected at the root, through fragments.
+
+    They exist only on the query root, so the root selection set (and the fragments spread
+    into it) is the only place to look.
+    """
+    count = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            count += selection.name.value in INTROSPECTION_FIELDS
+        elif isinstance(selection, InlineFragmentNode):
+            count += count_introspection_fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in seen:
+                count += count_introspection_fields(
+                    fragments[name].selection_set, fragments, seen | {name}
+                )
+    return count
+
+
+def check_introspection_fields(walker: _Walker, selection_set: SelectionSetNode) -> None:
+    count = count_introspection_fields(selection_set, walker.fragments)
+    limit = walker.limits.max_introspection_fields
+    if count > limit:
+        raise RequestRefused(
+            errors.MAX_INTROSPECTION_EXCEEDED,
+            f"The operation selects __schema or __type {count} times; the limit is {limit}.",
+            count=count,
+            limit=limit,
+        )
 
 
 def too_deep_error() -> GraphQLError:

@@ -44,6 +44,7 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
+    recommended_rules,
     specified_rules,
     validate,
 )
@@ -492,5 +493,6 @@ class VitrineGraphQLView(GraphQLView):
 
     def get_validation_rules(self):
         # Passing rules replaces graphql-core's own: always keep them (REFERENCE.md §9).
-        return (*specified_rules, *(self.validation_rules or ()))
+        # recommended_rules bounds nested `fields`/`interfaces`/`possibleTypes` in introspection.
+        return (*specified_rules, *recommended_rules, *(self.validation_rules or ()))
 

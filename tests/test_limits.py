@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
+from graphql import build_client_schema, get_introspection_query
 from graphql.language import Lexer, Source, TokenKind
 
 from tests.conftest import GraphQLClient, error_codes
@@ -179,8 +182,10 @@ def test_introspection_setting(viewers, mode, viewer, allowed):
         assert_refused(type_query, "INTROSPECTION_DISABLED")
 
 
-def test_introspection_is_staff_only_by_default_without_debug(gql, db):
-    assert_refused(gql.execute(INTROSPECTION), "INTROSPECTION_DISABLED")
+def test_introspection_is_on_by_default_in_production(gql, db):
+    """The suite runs with DEBUG off and no GRAPHQL_INTROSPECTION: the production default."""
+    assert not settings.DEBUG and "GRAPHQL_INTROSPECTION" not in os.environ
+    assert gql.data(INTROSPECTION) == {"__schema": {"queryType": {"name": "Query"}}}
     # __typename is not introspection.
     assert gql.data("{ __typename }") == {"__typename": "Query"}
 
@@ -190,9 +195,78 @@ def test_refused_introspection_runs_no_sql(gql, db, django_assert_num_queries):
     refused_without_sql(gql, django_assert_num_queries, INTROSPECTION)
 
 
+@override_settings(GRAPHQL_INTROSPECTION="staff")
 def test_introspection_through_a_fragment_is_caught(gql, db):
     query = "{ ...F } fragment F on Query { __schema { types { name } } }"
     assert_refused(gql.execute(query), "INTROSPECTION_DISABLED")
+
+
+STANDARD_INTROSPECTION = get_introspection_query(
+    descriptions=True,
+    specified_by_url=True,
+    directive_is_repeatable=True,
+    schema_description=True,
+    input_value_deprecation=True,
+)
+
+
+def test_the_standard_introspection_query_fits_every_limit(gql, db):
+    """graphql-core's query with every option (graphql-js's, GraphiQL's, is tested live)."""
+    result = gql.execute(STANDARD_INTROSPECTION)
+    assert "errors" not in result, result["errors"]
+    schema = build_client_schema(result["data"])
+    assert {"name", "price", "reviews"} <= set(schema.get_type("Product").fields)
+
+
+def of_type_chain(levels: int) -> str:
+    inner = "name"
+    for _ in range(levels):
+        inner = "ofType { %s }" % inner
+    return "{ __schema { types { fields { args { type { %s } } } } } }" % inner
+
+
+def test_introspection_deeper_than_the_standard_query_is_refused(gql, db):
+    # 4 levels above the chain, the chain, then `name`: 14 below __schema is the bound.
+    assert "errors" not in gql.execute(of_type_chain(9))
+    result = gql.execute(of_type_chain(10))
+    assert_refused(result, "MAX_DEPTH_EXCEEDED")
+    assert result["errors"][0]["extensions"]["limit"] == 14
+
+
+def test_introspection_does_not_lift_the_depth_of_ordinary_fields(gql, catalog):
+    query = nested_parents(11).replace("{ category", "{ __schema { queryType { name } } category")
+    assert_refused(gql.execute(query), "MAX_DEPTH_EXCEEDED")
+
+
+@pytest.mark.parametrize("count", [3, 4])
+def test_schema_fields_per_operation_are_bounded(gql, db, count):
+    fields = " ".join(f"s{index}: __schema {{ queryType {{ name }} }}" for index in range(count))
+    result = gql.execute("{ %s }" % fields)
+    if count <= 3:
+        assert "errors" not in result
+    else:
+        assert_refused(result, "MAX_INTROSPECTION_EXCEEDED")
+        assert result["errors"][0]["extensions"] == {
+            "code": "MAX_INTROSPECTION_EXCEEDED", "count": 4, "limit": 3,
+        }
+
+
+def test_schema_fields_are_counted_through_fragments(gql, db):
+    query = """{ ...A ... on Query { c: __schema { queryType { name } } } }
+    fragment A on Query { a: __schema { queryType { name } } b: __type(name: "Product") { name }
+      d: __type(name: "Query") { name } }"""
+    assert_refused(gql.execute(query), "MAX_INTROSPECTION_EXCEEDED")
+
+
+def test_cyclic_introspection_of_fields_is_refused(gql, db):
+    """graphql-core's recommended rule: `fields` nested in `fields` at most three times."""
+    query = ("{ __type(name: \"Product\") { fields { type { fields { type { fields "
+             "{ type { fields { name } } } } } } } } }")
+    result = gql.execute(query)
+    assert set(error_codes(result)) == {"GRAPHQL_VALIDATION_FAILED"}
+    assert {error["message"] for error in result["errors"]} == {
+        "Maximum introspection depth exceeded"
+    }
 
 
 # -- The cache ------------------------------------------------------------------------------
