@@ -197,7 +197,9 @@ GRAPHQL_MAX_PAGE_SIZE = 100
 
 # -- API protection: every limit is documented in the README ("Limits"). ----------------------
 # Static query cost, checked before execution (schema/cost.py, REFERENCE.md §6).
-GRAPHQL_MAX_COST = int(os.environ.get("GRAPHQL_MAX_COST", "1000"))
+# 5,000: a catalog page of 100 products with their category, images, 5 reviews with authors
+# and 5 related products costs 2,502; 100 products x 100 reviews (10,302) is refused.
+GRAPHQL_MAX_COST = int(os.environ.get("GRAPHQL_MAX_COST", "5000"))
 GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "10000"))
 GRAPHQL_COST_DEFAULT_LIST_SIZE = int(os.environ.get("GRAPHQL_COST_DEFAULT_LIST_SIZE", "5"))
 # Expected sizes of unbounded object lists, by "Type.field" (else the default above).
@@ -218,8 +220,16 @@ GRAPHQL_MAX_FIELDS = int(os.environ.get("GRAPHQL_MAX_FIELDS", "100"))
 GRAPHQL_INTROSPECTION = os.environ.get("GRAPHQL_INTROSPECTION", "on")
 # Leaky bucket of cost points per client (schema/throttle.py).
 GRAPHQL_THROTTLE_ENABLED = env_bool("GRAPHQL_THROTTLE_ENABLED", True)
-GRAPHQL_THROTTLE_BUCKET_SIZE = int(os.environ.get("GRAPHQL_THROTTLE_BUCKET_SIZE", "1000"))
-GRAPHQL_THROTTLE_RESTORE_RATE = float(os.environ.get("GRAPHQL_THROTTLE_RESTORE_RATE", "50"))
+# Sized for a storefront (the reasoning is in schema/throttle.py): one client (user, API key)...
+GRAPHQL_THROTTLE_BUCKET_SIZE = int(os.environ.get("GRAPHQL_THROTTLE_BUCKET_SIZE", "10000"))
+GRAPHQL_THROTTLE_RESTORE_RATE = float(os.environ.get("GRAPHQL_THROTTLE_RESTORE_RATE", "500"))
+# ...and an address, shared by every anonymous visitor behind it.
+GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE = int(
+    os.environ.get("GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE", "20000")
+)
+GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE = float(
+    os.environ.get("GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE", "1000")
+)
 GRAPHQL_THROTTLE_CACHE = os.environ.get("GRAPHQL_THROTTLE_CACHE", "default")
 # Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 GRAPHQL_TRUSTED_PROXIES = int(os.environ.get("GRAPHQL_TRUSTED_PROXIES", "0"))

@@ -1,13 +1,23 @@
 """A leaky bucket of query-cost points per client, in Django's cache (REFERENCE.md §6).
 
-Each client has GRAPHQL_THROTTLE_BUCKET_SIZE points (default 1,000) that restore at
-GRAPHQL_THROTTLE_RESTORE_RATE points per second (default 50). A request takes its requested
-cost up front and is refused with THROTTLED (HTTP 429, `Retry-After`) when the bucket has not
-that much room; after execution the difference between requested and actual cost is given back.
+A request takes its requested cost up front and is refused with THROTTLED (HTTP 429,
+`Retry-After`) when the bucket has not that much room; after execution the difference between
+requested and actual cost is given back.
 
 The client is the SHA-256 of its `X-API-Key` header, else the signed-in user's id, else its IP
 address (REMOTE_ADDR, or the address GRAPHQL_TRUSTED_PROXIES hops from the right of
 X-Forwarded-For when the app runs behind that many proxies).
+
+Buckets are sized for a storefront, and by whose bucket it is:
+
+- an API key or a signed-in user is one client: GRAPHQL_THROTTLE_BUCKET_SIZE points (10,000,
+  ten catalog pages of 50) restoring at GRAPHQL_THROTTLE_RESTORE_RATE per second (500, a page
+  every two seconds, more than a person browses);
+- an address is everyone anonymous behind it (a household, an office's NAT, a mobile carrier's
+  gateway): GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE (20,000) restoring at
+  GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE (1,000/s, a catalog page a second, sustained).
+
+Abuse is refused by the per-query limits (schema/cost.py) first; the bucket bounds the rate.
 
 Atomicity: with Redis (REDIS_URL set, Django's RedisCache) each take/refund is one Lua script,
 so every process and server shares one bucket per client without races. With any other cache
@@ -99,18 +109,14 @@ class LeakyBucket:
         self,
         cache: Any = None,
         *,
-        capacity: float | None = None,
-        restore_rate: float | None = None,
+        capacity: float,
+        restore_rate: float,
         clock: Callable[[], float] = time.time,
         prefix: str = "vitrine:throttle:",
     ) -> None:
         self.cache = cache if cache is not None else caches[settings.GRAPHQL_THROTTLE_CACHE]
-        self.capacity = float(
-            settings.GRAPHQL_THROTTLE_BUCKET_SIZE if capacity is None else capacity
-        )
-        self.restore_rate = float(
-            settings.GRAPHQL_THROTTLE_RESTORE_RATE if restore_rate is None else restore_rate
-        )
+        self.capacity = float(capacity)
+        self.restore_rate = float(restore_rate)
         self.clock = clock
         self.prefix = prefix
         # Long enough for an empty bucket to fill up again; after that a missing key is full.
@@ -192,7 +198,7 @@ def client_identity(request: Any, user: Any = None) -> str:
         return "key:" + hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user:{user.pk}"
-    return f"ip:{client_ip(request)}"
+    return ADDRESS_PREFIX + client_ip(request)
 
 
 def client_ip(request: Any) -> str:
@@ -208,20 +214,29 @@ def client_ip(request: Any) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-_bucket: LeakyBucket | None = None
+ADDRESS_PREFIX = "ip:"
+
+_buckets: dict[bool, LeakyBucket] = {}
 
 
-def get_bucket() -> LeakyBucket:
-    """The process's bucket, built from settings (rebuilt when a setting changes)."""
-    global _bucket
-    if _bucket is None:
-        _bucket = LeakyBucket()
-    return _bucket
+def get_bucket(identity: str) -> LeakyBucket:
+    """The process's bucket for this kind of client (an address, or one client), built from
+    settings and rebuilt when a setting changes."""
+    is_address = identity.startswith(ADDRESS_PREFIX)
+    bucket = _buckets.get(is_address)
+    if bucket is None:
+        if is_address:
+            capacity = settings.GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE
+            restore_rate = settings.GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE
+        else:
+            capacity = settings.GRAPHQL_THROTTLE_BUCKET_SIZE
+            restore_rate = settings.GRAPHQL_THROTTLE_RESTORE_RATE
+        bucket = _buckets[is_address] = LeakyBucket(capacity=capacity, restore_rate=restore_rate)
+    return bucket
 
 
 def _reset(**kwargs: Any) -> None:
-    global _bucket
-    _bucket = None
+    _buckets.clear()
 
 
 setting_changed.connect(_reset, dispatch_uid="vitrine.throttle.reset")
@@ -238,7 +253,7 @@ def take_points(identity: str, requested: int) -> tuple[LeakyBucket, Decision] |
     if not settings.GRAPHQL_THROTTLE_ENABLED:
         return None
     try:
-        bucket = get_bucket()
+        bucket = get_bucket(identity)
         return bucket, bucket.take(identity, requested)
     except Exception:
         logger.warning("Throttle unavailable; request not throttled.", exc_info=True)

@@ -120,10 +120,11 @@ def test_every_response_reports_requested_and_actual_cost(gql, catalog):
     assert cost_extension["requestedQueryCost"] == 12
     # The actual cost counts the 4 visible products really returned.
     assert cost_extension["actualQueryCost"] == 2 + 4
+    # An anonymous client draws from its address's bucket.
     status = cost_extension["throttleStatus"]
-    assert status["maximumAvailable"] == 1000
-    assert status["restoreRate"] == 50
-    assert 1000 - 12 + 6 <= status["currentlyAvailable"] <= 1000
+    assert status["maximumAvailable"] == 20_000
+    assert status["restoreRate"] == 1_000
+    assert 20_000 - 12 + 6 <= status["currentlyAvailable"] <= 20_000
 
 
 def test_actual_cost_counts_null_objects_as_nothing(gql, catalog):
@@ -141,7 +142,7 @@ def test_a_query_over_the_cost_limit_is_refused_before_execution(
     assert "data" not in result
     extensions = result["errors"][0]["extensions"]
     assert extensions["cost"] == 2 + 100 * (1 + 2 + 100)
-    assert extensions["maximumCost"] == 1000
+    assert extensions["maximumCost"] == 5000
     assert result["extensions"]["cost"]["requestedQueryCost"] == extensions["cost"]
 
 

@@ -86,8 +86,8 @@ def test_verify_token_refuses_the_token_of_a_disabled_user(users):
 @pytest.mark.django_db(transaction=True)
 @async_test
 async def test_websocket_operations_draw_from_the_same_throttle_bucket(catalog, settings):
-    settings.GRAPHQL_THROTTLE_BUCKET_SIZE = 3
-    settings.GRAPHQL_THROTTLE_RESTORE_RATE = 0.001
+    settings.GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE = 3
+    settings.GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE = 0.001
     client = await WsClient(TRANSPORT).open()
     codes = []
     for op_id in "abcd":

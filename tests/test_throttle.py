@@ -5,13 +5,16 @@ import subprocess
 import sys
 import textwrap
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory, override_settings
 
+from products.models import Category, Product, ProductImage, Review
 from schema.throttle import LeakyBucket, client_identity
 from tests.conftest import error_codes
 
@@ -156,7 +159,9 @@ def test_forwarded_for_is_trusted_only_behind_configured_proxies():
 # -- Over HTTP ------------------------------------------------------------------------------
 
 
-@override_settings(GRAPHQL_THROTTLE_BUCKET_SIZE=20, GRAPHQL_THROTTLE_RESTORE_RATE=0.001)
+@override_settings(
+    GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE=20, GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE=0.001
+)
 def test_a_throttled_request_gets_429_with_retry_after(gql, catalog, django_assert_num_queries):
     # Requested 12, actual 6 (4 products): each request keeps 6 points.
     first = gql.execute(PRODUCT_NAMES)
@@ -196,10 +201,69 @@ def test_throttling_can_be_turned_off(gql, catalog):
 def test_an_unreachable_throttle_cache_lets_requests_through(gql, catalog, monkeypatch):
     from schema import throttle
 
-    def broken_bucket():
+    def broken_bucket(identity):
         raise ConnectionError("redis is down")
 
     monkeypatch.setattr(throttle, "get_bucket", broken_bucket)
     result = gql.execute(PRODUCT_NAMES)
     assert "errors" not in result
     assert "throttleStatus" not in result["extensions"]["cost"]
+
+
+# -- Sized for a storefront -----------------------------------------------------------------
+
+CATALOG_PAGE = """query CatalogPage($first: Int!) {
+  products(first: $first) { edges { node {
+    id name slug price
+    category { name slug }
+    images { url altText }
+    reviews(first: 5) { edges { node { rating title author { username } } } }
+  } } }
+}"""
+
+
+@pytest.fixture
+def full_pages(users):
+    """120 products, each with 5 images and 5 reviews: every page is as costly as it may be,
+    so refunds give nothing back and the bucket alone must carry the load."""
+    category = Category.objects.create(name="Lamps", slug="lamps")
+    products = Product.objects.bulk_create(
+        Product(name=f"Lamp {index}", slug=f"lamp-{index}", price=Decimal("10.00"), stock=3,
+                is_published=True, category=category)
+        for index in range(120)
+    )
+    ProductImage.objects.bulk_create(
+        ProductImage(product=product, image=f"p/{product.slug}-{n}.png", position=n,
+                     is_primary=n == 0)
+        for product in products for n in range(5)
+    )
+    authors = list(users.values())
+    authors += [get_user_model().objects.create_user(f"reader{n}") for n in range(2)]
+    Review.objects.bulk_create(
+        Review(product=product, author=author, rating=4, title="Bright")
+        for product in products for author in authors
+    )
+
+
+def test_one_anonymous_client_loads_the_catalog_page_20_times_in_a_minute(gql, full_pages):
+    """Back to back, the worst case of "20 in 60 s": nothing has restored in between."""
+    for _ in range(20):
+        result = gql.execute(CATALOG_PAGE, {"first": 50})
+        assert "errors" not in result, result["errors"]
+        assert len(result["data"]["products"]["edges"]) == 50
+        cost = result["extensions"]["cost"]
+        assert cost["actualQueryCost"] == cost["requestedQueryCost"] == 952
+
+
+def test_the_largest_page_is_served(gql, full_pages):
+    result = gql.execute(CATALOG_PAGE, {"first": 100})
+    assert "errors" not in result, result["errors"]
+    assert len(result["data"]["products"]["edges"]) == 100
+    assert result["extensions"]["cost"]["requestedQueryCost"] == 1902
+
+
+def test_anonymous_visitors_share_their_address_but_signed_in_users_do_not(catalog, viewers):
+    anonymous = viewers["anonymous"].execute(PRODUCT_NAMES)["extensions"]["cost"]
+    signed_in = viewers["other"].execute(PRODUCT_NAMES)["extensions"]["cost"]
+    assert anonymous["throttleStatus"]["maximumAvailable"] == 20_000
+    assert signed_in["throttleStatus"]["maximumAvailable"] == 10_000
