@@ -71,33 +71,30 @@ class ReviewStatsLoader(Loader):
 
 
 class ReviewPageLoader(Loader):
-    """(product id, start, end) → that product's reviews at offsets [start, end), newest first.
+    """(product id, PageRequest) → that product's page of reviews, newest first.
 
-    One query per distinct window for every product of the level: ROW_NUMBER() partitioned by
-    product (REFERENCE.md §8).
+    One query for every product of the level asked the same page: ROW_NUMBER() partitioned by
+    product, over the rows past the page's cursors (REFERENCE.md §8).
     """
 
     def batch_load(self, keys):
-        ids_by_window = defaultdict(set)
-        for product_id, start, end in keys:
-            ids_by_window[start, end].add(product_id)
+        ids_by_request = defaultdict(set)
+        for product_id, request in keys:
+            ids_by_request[request].add(product_id)
         pages = {}
-        for (start, end), product_ids in ids_by_window.items():
-            rows = defaultdict(list)
-            if end > start:
-                numbered = Review.objects.filter(product_id__in=product_ids).annotate(
-                    position=Window(
-                        RowNumber(),
-                        partition_by=[F("product_id")],
-                        order_by=[F("created_at").desc(), F("id").desc()],
-                    )
+        for request, product_ids in ids_by_request.items():
+            fetched = defaultdict(list)
+            numbered = request.seek(Review.objects.filter(product_id__in=product_ids)).annotate(
+                position=Window(
+                    RowNumber(), partition_by=[F("product_id")], order_by=request.window_order()
                 )
-                for review in numbered.filter(position__gt=start, position__lte=end).order_by(
-                    "product_id", "position"
-                ):
-                    rows[review.product_id].append(review)
+            )
+            start = request.offset
+            window = numbered.filter(position__gt=start, position__lte=start + request.fetch)
+            for review in window.order_by("product_id", "position"):
+                fetched[review.product_id].append(review)
             for product_id in product_ids:
-                pages[product_id, start, end] = rows[product_id]
+                pages[product_id, request] = request.page(fetched[product_id])
         return [pages[key] for key in keys]
 
 

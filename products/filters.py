@@ -7,17 +7,6 @@ from products.models import Category, Product
 from schema.node import decode_global_id
 
 
-class ProductOrdering(django_filters.OrderingFilter):
-    """Orders by the client's choice, then by id, so cursors stay stable between pages."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        if value:
-            tiebreak = "-pk" if value[-1].startswith("-") else "pk"
-            qs = qs.order_by(*qs.query.order_by, tiebreak)
-        return qs
-
-
 class ProductFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="exact")
     name_icontains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
@@ -31,7 +20,8 @@ class ProductFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", help_text="Words in the name, description or category name."
     )
-    order_by = ProductOrdering(
+    # Keyset cursors (schema/cursors.py) add the primary key as the last tiebreak.
+    order_by = django_filters.OrderingFilter(
         # graphene-django turns the client's camelCase value into snake_case first.
         fields=("price", "created_at", "popularity_score", "name"),
         help_text="price, createdAt, popularityScore or name; prefix with - for descending.",

@@ -19,12 +19,13 @@ from dataloaders.catalog import (
 from dataloaders.registry import get_loader
 from products.filters import ProductFilter
 from products.models import Category, Product, ProductImage, Review
+from schema.cursors import Ordering
 from schema.node import Node
 from schema.pagination import (
     BoundedFilterConnectionField,
     CountableConnection,
-    connection_from_slice,
-    slice_bounds,
+    PageRequest,
+    build_connection,
     validate_page_args,
 )
 
@@ -49,6 +50,9 @@ class ProductImageType(DjangoObjectType):
 
     def resolve_url(self, info) -> str:
         return self.image.url
+
+
+REVIEW_ORDERING = Ordering.of(Review.objects.all())
 
 
 class ReviewType(DjangoObjectType):
@@ -184,18 +188,14 @@ class ProductType(DjangoObjectType):
         return get_loader(info, ProductImagesLoader).load(self.pk)
 
     def resolve_reviews(self, info, **args):
-        validate_page_args(args)
-        connection_type = ReviewType._meta.connection
-        pages = get_loader(info, ReviewPageLoader)
+        request = PageRequest.from_args(args, REVIEW_ORDERING, Review)
 
-        def page(stats):
-            total = stats[1]
-            start, end = slice_bounds(args, total)
-            return pages.load((self.pk, start, end)).then(
-                lambda rows: connection_from_slice(connection_type, rows, start, total, args)
-            )
+        def count():
+            return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
 
-        return get_loader(info, ReviewStatsLoader).load(self.pk).then(page)
+        return get_loader(info, ReviewPageLoader).load((self.pk, request)).then(
+            lambda page: build_connection(ReviewType._meta.connection, request, page, count)
+        )
 
     def resolve_related_products(self, info, first: int):
         validate_page_args({"first": first})

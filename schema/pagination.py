@@ -1,22 +1,30 @@
-"""Relay connections with a `totalCount`, bounded page sizes, and no needless COUNT.
+"""Relay connections: bounded page sizes, keyset cursors, and COUNT only when asked.
 
-graphene-django counts every connection before slicing it (REFERENCE.md §9). Forward pages
-here fetch one extra row to learn `hasNextPage` instead, and `totalCount` counts only when a
-client asks for it.
+Pages are cut by keyset (schema/cursors.py): each page continues after (or before) the row its
+cursor names, so pages neither repeat nor skip rows that were created or deleted in between.
+A page fetches one row more than it returns to learn whether another page follows, and
+`totalCount` counts only when a client selects it (graphene-django counts every connection
+before slicing it, REFERENCE.md §9).
+
+`hasPreviousPage` when paging forward, and `hasNextPage` when paging backward, answer whether
+a cursor was given: the row it names lies on that side (Relay's connection spec lets a server
+answer these cheaply).
 """
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import graphene
 from django.conf import settings
+from django.db.models import F, Model, OrderBy, QuerySet
 from graphene import relay
-from graphene_django.fields import DjangoConnectionField, connection_adapter, page_info_adapter
+from graphene_django.fields import DjangoConnectionField
 from graphene_django.filter import DjangoFilterConnectionField
 from graphene_django.utils import maybe_queryset
-from graphql_relay import connection_from_array_slice, cursor_to_offset, offset_to_cursor
 
+from schema.cursors import Ordering, decode, encode
 from schema.errors import BadUserInput
 
 
@@ -25,24 +33,100 @@ def page_size_limit() -> int:
 
 
 def validate_page_args(args: dict[str, Any]) -> None:
-    """Refuse `first`/`last` outside 1..limit and cursors that are not ours."""
+    """Refuse `first`/`last` outside 1..limit, a negative `offset`, and `offset` when paging
+    backward (it counts from the front).
+
+    Cursors are checked where they are decoded, against the connection's ordering.
+    """
     limit = page_size_limit()
     for name in ("first", "last"):
         value = args.get(name)
         if value is not None and not 1 <= value <= limit:
             raise BadUserInput(f"`{name}` must be between 1 and {limit}, got {value}.", field=name)
-    for name in ("after", "before"):
-        cursor = args.get(name)
-        offset = None if cursor is None else cursor_to_offset(cursor)
-        if cursor is not None and (offset is None or offset < 0):
-            raise BadUserInput(f"`{name}` is not a valid cursor.", field=name)
     if (args.get("offset") or 0) < 0:
         raise BadUserInput("`offset` must not be negative.", field="offset")
+    if args.get("offset") and (args.get("before") is not None or args.get("last") is not None):
+        raise BadUserInput("`offset` cannot be combined with `before` or `last`.", field="offset")
 
 
-def cursor_offset(cursor: str | None, default: int) -> int:
-    offset = cursor_to_offset(cursor) if cursor else None
-    return default if offset is None else offset
+@dataclass(frozen=True)
+class PageRequest:
+    """What a client asked of one connection, with its cursors decoded. Hashable, so pages
+    asked alike for many parents batch into one query (dataloaders/catalog.py)."""
+
+    ordering: Ordering
+    first: int | None
+    last: int | None
+    after: tuple[Any, ...] | None
+    before: tuple[Any, ...] | None
+    offset: int
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any], ordering: Ordering, model: type[Model]):
+        validate_page_args(args)
+
+        def cursor(name: str) -> tuple[Any, ...] | None:
+            value = args.get(name)
+            return None if value is None else tuple(decode(value, ordering, model, argument=name))
+
+        return cls(
+            ordering=ordering,
+            first=args.get("first"),
+            last=args.get("last"),
+            after=cursor("after"),
+            before=cursor("before"),
+            offset=args.get("offset") or 0,
+        )
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None and self.first is None
+
+    @property
+    def fetch(self) -> int:
+        """Rows to read, in fetch order, after skipping `offset`: the page and one more."""
+        size = self.last if self.backward else (self.first or page_size_limit())
+        return size + 1
+
+    def seek(self, queryset: QuerySet) -> QuerySet:
+        """Only the rows between the cursors, in fetch order (reversed when paging backward)."""
+        if self.after is not None:
+            queryset = queryset.filter(self.ordering.seek(self.after, after=True))
+        if self.before is not None:
+            queryset = queryset.filter(self.ordering.seek(self.before, after=False))
+        return queryset.order_by(*self.ordering.order_by(reverse=self.backward))
+
+    def window_order(self) -> list[OrderBy]:
+        """The fetch order as expressions, for ROW_NUMBER() windows."""
+        return [
+            F(name).desc() if descending != self.backward else F(name).asc()
+            for name, descending in self.ordering.columns
+        ]
+
+    def page(self, fetched: list[Model]) -> Page:
+        """The page of rows read in fetch order (at most `fetch` of them)."""
+        more = len(fetched) == self.fetch
+        rows = fetched[: self.fetch - 1]
+        if self.backward:
+            rows.reverse()
+            return Page(rows, has_previous=more, has_next=self.before is not None)
+        has_previous = self.after is not None or self.offset > 0
+        if self.last is not None and len(rows) > self.last:
+            rows, has_previous = rows[-self.last:], True
+        return Page(rows, has_previous=has_previous, has_next=more)
+
+
+@dataclass
+class Page:
+    rows: list[Model]
+    has_previous: bool
+    has_next: bool
+
+
+def paginate(queryset: QuerySet, args: dict[str, Any]) -> tuple[PageRequest, Page]:
+    request = PageRequest.from_args(args, Ordering.of(queryset), queryset.model)
+    start = request.offset
+    return request, request.page(list(request.seek(queryset)[start : start + request.fetch]))
 
 
 class CountableConnection(relay.Connection):
@@ -53,56 +137,37 @@ class CountableConnection(relay.Connection):
 
     total_count = graphene.Int(required=True, description="Items matching, over all pages.")
 
-    def resolve_total_count(self, info: graphene.ResolveInfo) -> int:
-        if getattr(self, "length", None) is None:
-            self.length = self.iterable.count()
-        return self.length
+    def resolve_total_count(self, info: graphene.ResolveInfo) -> Any:
+        return self.count()
 
 
-def slice_bounds(args: dict[str, Any], total: int) -> tuple[int, int]:
-    """The [start, end) offsets a first/after/last/before request selects from `total` items.
-
-    A plain forward page (`first`/`after`) is not clamped to `total`, so the pages of many
-    parents share one window and batch into one query.
-    """
-    start = cursor_offset(args.get("after"), -1) + 1
-    if args.get("before") is None and args.get("last") is None:
-        return start, start + (args.get("first") or page_size_limit())
-    end = min(cursor_offset(args.get("before"), total), total)
-    start = min(start, end)
-    if args.get("first") is not None:
-        end = min(end, start + args["first"])
-    if args.get("last") is not None:
-        start = max(start, end - args["last"])
-    return start, end
-
-
-def connection_from_slice(
-    connection_type: type[relay.Connection],
-    rows: list,
-    start: int,
-    total: int,
-    args: dict[str, Any],
-) -> relay.Connection:
-    """Build a connection from rows already fetched for offsets [start, start + len(rows))."""
-    connection = connection_from_array_slice(
-        rows,
-        args,
-        slice_start=start,
-        array_length=total,
-        array_slice_length=len(rows),
-        connection_type=partial(connection_adapter, connection_type),
-        edge_type=connection_type.Edge,
-        page_info_type=page_info_adapter,
+def build_connection(
+    connection_type: type[CountableConnection],
+    request: PageRequest,
+    page: Page,
+    count: Callable[[], Any],
+) -> CountableConnection:
+    """The connection of one page; `count` answers `totalCount` (a number or a Promise)."""
+    edges = [
+        connection_type.Edge(node=row, cursor=encode(request.ordering, row)) for row in page.rows
+    ]
+    connection = connection_type(
+        edges=edges,
+        page_info=relay.PageInfo(
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+            has_previous_page=page.has_previous,
+            has_next_page=page.has_next,
+        ),
     )
-    connection.length = total
+    connection.count = count
     return connection
 
 
-class PageArgsValidation:
-    """Refuses bad `first`/`last`/cursors with coded errors before graphene-django sees them.
+class KeysetConnection:
+    """Pages a connection field's queryset by keyset, with coded errors for bad arguments.
 
-    graphene-django's own checks are assertions, which would surface as INTERNAL errors.
+    graphene-django's own argument checks are assertions, which would surface as INTERNAL.
     """
 
     @classmethod
@@ -114,37 +179,16 @@ class PageArgsValidation:
             max_limit, enforce_first_or_last, root, info, **args,
         )
 
-
-class BoundedConnectionField(PageArgsValidation, DjangoConnectionField):
-    """A connection with page sizes in 1..100 and valid cursors."""
-
-
-class BoundedFilterConnectionField(PageArgsValidation, DjangoFilterConnectionField):
-    """A django-filter connection with page sizes in 1..100 and COUNT only when needed."""
-
     @classmethod
     def resolve_connection(cls, connection, args, iterable, max_limit=None):
-        if args.get("last") is not None or args.get("before") is not None:
-            return super().resolve_connection(connection, args, iterable, max_limit)
         queryset = maybe_queryset(iterable)
-        start = cursor_offset(args.get("after"), -1) + 1 + (args.get("offset") or 0)
-        first = args.get("first") or page_size_limit()
-        rows = list(queryset[start : start + first + 1])
-        has_next_page = len(rows) > first
-        rows = rows[:first]
-        edges = [
-            connection.Edge(node=row, cursor=offset_to_cursor(start + index))
-            for index, row in enumerate(rows)
-        ]
-        result = connection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-                has_previous_page=start > 0,
-                has_next_page=has_next_page,
-            ),
-        )
-        result.iterable = queryset
-        result.length = None
-        return result
+        request, page = paginate(queryset, args)
+        return build_connection(connection, request, page, queryset.count)
+
+
+class BoundedConnectionField(KeysetConnection, DjangoConnectionField):
+    """A connection with page sizes in 1..100 and keyset cursors."""
+
+
+class BoundedFilterConnectionField(KeysetConnection, DjangoFilterConnectionField):
+    """A django-filter connection with page sizes in 1..100 and keyset cursors."""

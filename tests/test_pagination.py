@@ -178,3 +178,165 @@ def test_offset_skips_that_many_items(client):
 
 def test_negative_offset_is_bad_user_input(client):
     assert_bad_input(client.execute(OFFSET, {"offset": -1}), "offset")
+
+
+# -- stable under inserts and deletes (keyset cursors) ------------------------------------------
+
+ORDERINGS = [None, "name", "-name", "price", "-price", "createdAt", "-createdAt",
+             "popularityScore", "-popularityScore"]
+WALK = """query ($first: Int, $last: Int, $after: String, $before: String, $orderBy: String) {
+  products(first: $first, last: $last, after: $after, before: $before, orderBy: $orderBy) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { name } } } }"""
+
+
+def add_extremes(category) -> set[str]:
+    """One product that sorts first and one that sorts last under every ordering but
+    createdAt (both are newest), so that one of them lands among the pages already read."""
+    low = Product.objects.create(name="Aardvark Lamp", slug="aardvark", price=Decimal("0.01"),
+                                 popularity_score=-1, is_published=True, category=category)
+    high = Product.objects.create(name="Zebra Lamp", slug="zebra", price=Decimal("999"),
+                                  popularity_score=999, is_published=True, category=category)
+    return {low.name, high.name}
+
+
+def walk(client, order_by, *, backward: bool, between_pages) -> list[str]:
+    """Every name met paging in one direction, five at a time, calling `between_pages` with
+    each page read (except the last)."""
+    size, cursor, seen = ("last", "before") if backward else ("first", "after"), None, []
+    while True:
+        page = client.data(WALK, {size[0]: 5, size[1]: cursor, "orderBy": order_by})["products"]
+        assert page["totalCount"] == Product.objects.filter(is_published=True).count()
+        seen = names(page) + seen if backward else seen + names(page)
+        more = page["pageInfo"]["hasPreviousPage" if backward else "hasNextPage"]
+        if not more:
+            return seen
+        between_pages(page)
+        cursor = page["pageInfo"]["startCursor" if backward else "endCursor"]
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("order_by", ORDERINGS)
+def test_pages_neither_repeat_nor_skip_when_rows_change_in_between(
+    client, shelf, order_by, backward
+):
+    everything = names(client.data(WALK, {"first": 100, "orderBy": order_by})["products"])
+    deleted_unread: list[str] = []
+    added: set[str] = set()
+
+    def change(page):
+        if added:
+            return
+        added.update(add_extremes(shelf[0].category))
+        read = names(page)
+        # The cursor's own row goes, and so does one not read yet.
+        boundary = read[0] if backward else read[-1]
+        unread = everything[everything.index(read[0]) - 1 if backward else
+                            everything.index(read[-1]) + 1]
+        Product.objects.filter(name__in=[boundary, unread]).delete()
+        deleted_unread.append(unread)
+
+    seen = walk(client, order_by, backward=backward, between_pages=change)
+    assert len(seen) == len(set(seen)), f"repeated: {seen}"
+    expected = [name for name in everything if name not in deleted_unread]
+    assert [name for name in seen if name not in added] == expected
+    # Rows sorting among the pages already read are not met, those sorting ahead are: by
+    # date both new rows are newest; otherwise one sorts first and one last.
+    if order_by in (None, "createdAt", "-createdAt"):
+        newest_ahead = (order_by == "createdAt") != backward
+        assert set(seen) & added == (added if newest_ahead else set())
+    else:
+        assert len(set(seen) & added) == 1
+
+
+def test_category_products_and_my_orders_page_by_keyset(client, users, shelf):
+    from orders.models import Order
+
+    orders = [Order.objects.create(user=users["other"]) for _ in range(6)]
+    ids = [to_global_id("Order", order.pk) for order in orders]
+    query = """query ($after: String) { myOrders(first: 3, after: $after) {
+      pageInfo { endCursor } edges { node { id } } } }"""
+    first = client.data(query)["myOrders"]
+    assert [edge["node"]["id"] for edge in first["edges"]] == ids[:2:-1]  # newest first
+    Order.objects.create(user=users["other"])  # newest: sorts before the first page
+    orders[3].delete()  # the row of the cursor
+    second = client.data(query, {"after": first["pageInfo"]["endCursor"]})["myOrders"]
+    assert [edge["node"]["id"] for edge in second["edges"]] == ids[2::-1]
+
+    shelf_query = """query ($after: String) { category(slug: "shelf") {
+      products(first: 4, after: $after, orderBy: "price") { pageInfo { endCursor }
+        edges { node { name } } } } }"""
+    page = client.data(shelf_query)["category"]["products"]
+    shelf[0].delete()
+    after = page["pageInfo"]["endCursor"]
+    assert names(client.data(shelf_query, {"after": after})["category"]["products"]) == [
+        "Item 04", "Item 05", "Item 06", "Item 07",
+    ]
+
+
+REVIEWS = """query ($first: Int, $last: Int, $after: String, $before: String) {
+  product(slug: "item-00") { reviews(first: $first, last: $last, after: $after,
+    before: $before) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { title } } } } }"""
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
+def test_nested_review_pages_are_stable_too(client, shelf, backward):
+    from django.contrib.auth import get_user_model
+
+    from products.models import Review
+
+    authors = [get_user_model().objects.create_user(f"reader{n}") for n in range(13)]
+    for n, author in enumerate(authors[:12]):
+        Review.objects.create(product=shelf[0], author=author, rating=4, title=f"Review {n:02d}")
+    size, cursor_arg = ("last", "before") if backward else ("first", "after")
+    page = client.data(REVIEWS, {size: 5})["product"]["reviews"]
+    read = [edge["node"]["title"] for edge in page["edges"]]
+    Review.objects.create(product=shelf[0], author=authors[12], rating=1, title="Newest")
+    Review.objects.filter(title=read[0] if backward else read[-1]).delete()
+    seen = read
+    while page["pageInfo"]["hasPreviousPage" if backward else "hasNextPage"]:
+        cursor = page["pageInfo"]["startCursor" if backward else "endCursor"]
+        page = client.data(REVIEWS, {size: 5, cursor_arg: cursor})["product"]["reviews"]
+        titles = [edge["node"]["title"] for edge in page["edges"]]
+        seen = titles + seen if backward else seen + titles
+        assert page["totalCount"] == 12
+    newest_first = [f"Review {n:02d}" for n in reversed(range(12))]
+    assert seen == (["Newest"] if backward else []) + newest_first
+
+
+# -- cursors cannot be forged -----------------------------------------------------------
+
+
+def test_a_tampered_cursor_is_bad_user_input(client):
+    cursor = client.data(PRODUCTS, {"first": 2})["products"]["pageInfo"]["endCursor"]
+    payload, signature = cursor.rsplit(":", 1)
+    tampered = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + ":" + signature
+    assert_bad_input(client.execute(PRODUCTS, {"first": 2, "after": tampered}), "after")
+    assert_bad_input(client.execute(PRODUCTS, {"first": 2, "after": payload}), "after")
+
+
+def test_a_forged_cursor_does_not_reveal_a_draft(client, shelf):
+    import base64
+    import json
+
+    draft = Product.objects.create(name="Item 05b", slug="draft", price=1, is_published=False,
+                                   category=shelf[0].category)
+    forged = base64.urlsafe_b64encode(json.dumps(["name,pk", draft.name, draft.pk]).encode())
+    result = client.execute(PRODUCTS, {"first": 2, "after": forged.decode() + ":forged"})
+    assert_bad_input(result, "after")
+    assert "Item 05b" not in json.dumps(result)
+
+
+def test_a_cursor_of_another_ordering_or_list_is_refused(client, shelf):
+    by_name = client.data(PRODUCTS, {"first": 2})["products"]["pageInfo"]["endCursor"]
+    result = client.execute(WALK, {"first": 2, "after": by_name, "orderBy": "-price"})
+    assert_bad_input(result, "after")
+    assert "another ordering" in result["errors"][0]["message"]
+    assert_bad_input(client.execute(REVIEWS, {"first": 2, "after": by_name}), "after")
+
+
+def test_offset_cannot_page_backward(client):
+    query = "{ products(offset: 2, last: 2) { edges { node { name } } } }"
+    assert_bad_input(client.execute(query), "offset")

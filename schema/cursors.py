@@ -1,0 +1,107 @@
+"""Keyset (seek) cursors: a page continues after the last row seen, not after an offset.
+
+An offset cursor ("the 50th row") repeats or skips rows when rows are created or deleted
+between two page loads. A keyset cursor carries the row's values of every column the
+connection is ordered by, the primary key last, and the next page is the rows ordered after
+those values: `WHERE (price, id) > (:price, :id)`, written as the expanded OR form that every
+database understands. Inserts and deletes elsewhere in the list then neither repeat nor skip
+a row.
+
+A cursor is signed (django.core.signing, salted) so that a client cannot forge one: a cursor
+that was altered, or that belongs to another ordering, is BAD_USER_INPUT. The ordering is part
+of the signed value, so a cursor read under `orderBy: "price"` is refused under `"name"`.
+Ordering columns must be non-null (checked when a cursor is made): NULLs do not compare.
+"""
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core import signing
+from django.db.models import Model, Q, QuerySet
+
+from schema.errors import BadUserInput
+
+SIGNER = signing.Signer(salt="vitrine.cursor")
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """The columns a list is ordered by, each (field name, descending), the primary key last."""
+
+    columns: tuple[tuple[str, bool], ...]
+
+    @classmethod
+    def of(cls, queryset: QuerySet) -> Ordering:
+        """The queryset's ordering (or its model's default), made total by the primary key."""
+        names = list(queryset.query.order_by or queryset.model._meta.ordering)
+        columns: list[tuple[str, bool]] = []
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"Keyset pagination orders by field names, not {name!r}.")
+            descending = name.startswith("-")
+            field = name.lstrip("-")
+            columns.append(("pk" if field in ("pk", "id") else field, descending))
+            if columns[-1][0] == "pk":
+                break
+        else:
+            columns.append(("pk", columns[-1][1] if columns else False))
+        return cls(tuple(columns))
+
+    @property
+    def key(self) -> str:
+        return ",".join(("-" if descending else "") + name for name, descending in self.columns)
+
+    def order_by(self, *, reverse: bool = False) -> list[str]:
+        return [
+            ("-" if descending != reverse else "") + name for name, descending in self.columns
+        ]
+
+    def values_of(self, row: Model) -> list[Any]:
+        return [getattr(row, name) for name, _ in self.columns]
+
+    def seek(self, values: Sequence[Any], *, after: bool) -> Q:
+        """Rows ordered after (or before) the row with these values.
+
+        (a, b, pk) > (x, y, z) is a > x, or a = x and b > y, or a = x and b = y and pk > z;
+        a descending column compares the other way.
+        """
+        condition = Q()
+        equal: dict[str, Any] = {}
+        for (name, descending), value in zip(self.columns, values, strict=True):
+            lookup = "gt" if descending != after else "lt"
+            condition |= Q(**equal, **{f"{name}__{lookup}": value})
+            equal[name] = value
+        return condition
+
+
+def encode(ordering: Ordering, row: Model) -> str:
+    return SIGNER.sign_object([ordering.key, *map(_json_value, ordering.values_of(row))])
+
+
+def decode(cursor: str, ordering: Ordering, model: type[Model], *, argument: str) -> list[Any]:
+    """The ordering values a cursor carries, checked and converted back to Python values."""
+    try:
+        key, *values = SIGNER.unsign_object(cursor)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise BadUserInput(f"`{argument}` is not a valid cursor.", field=argument) from None
+    if key != ordering.key or len(values) != len(ordering.columns):
+        raise BadUserInput(
+            f"`{argument}` is a cursor of another ordering or list; start again from the first "
+            "page.",
+            field=argument,
+        )
+    fields = [model._meta.pk if name == "pk" else model._meta.get_field(name)
+              for name, _ in ordering.columns]
+    return [field.to_python(value) for field, value in zip(fields, values, strict=True)]
+
+
+def _json_value(value: Any) -> Any:
+    if value is None:
+        raise ValueError("Keyset ordering columns must not be null.")
+    if isinstance(value, (Decimal, datetime.datetime, datetime.date)):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    return value
