@@ -5,6 +5,7 @@ whose payloads update cached queries, and subscriptions through GraphQLWsLink (g
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from graphql_relay import from_global_id, to_global_id
 
 from products.models import Product
@@ -60,6 +61,15 @@ def test_apollo_client(asgi_server, catalog, users):
     assert pagination["mergedNames"] == [name for page in pagination["pages"] for name in page]
     assert set(pagination["mergedNames"]) == set(products)
     assert pagination["hasNextPage"] is False
+
+    # A cheaper product created between two pages of an infinite list: no item twice, none
+    # missing; the new one sorts before the pages read, so this list does not show it.
+    paging = report["insertWhilePaging"]
+    assert paging["created"]["errors"] == []
+    listed = Product.objects.visible_to(AnonymousUser()).exclude(name="Bargain Cable")
+    by_price = [p.name for p in listed.order_by("price", "pk")]
+    assert paging["firstPage"] == by_price[:2]
+    assert paging["mergedNames"] == by_price
 
     # A coded field error: CombinedGraphQLErrors, thrown by default, beside data with "all".
     field_error = report["errors"]["fieldError"]

@@ -16,6 +16,8 @@
 //   subscriptions - productCreated and productUpdated(id:) through GraphQLWsLink (graphql-ws
 //                over `ws`, token in the connection_init payload; WS_URL), each event sent
 //                by the server after a mutation over HTTP from another client
+//   insertWhilePaging - relayStylePagination by price while another client creates a product
+//                cheaper than the first page between two fetchMore calls (keyset cursors)
 import {
   ApolloClient,
   CombinedGraphQLErrors,
@@ -197,6 +199,49 @@ async function pagination(fetchFn) {
     pages,
     mergedNames: merged.products.edges.map((edge) => edge.node.name),
     hasNextPage: pageInfo.hasNextPage,
+  };
+}
+
+// An infinite list by price: after the first page, another client creates a product that sorts
+// before it. With offset cursors the next page would repeat the first page's last item, and
+// relayStylePagination would render it twice.
+async function insertWhilePaging(fetchFn, token) {
+  const client = makeClient(fetchFn, {
+    Query: { fields: { products: relayStylePagination(['orderBy']) } },
+  });
+  const query = gql`
+    query PriceList($first: Int!, $after: String) {
+      products(first: $first, after: $after, orderBy: "price") {
+        edges { cursor node { id name } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  `;
+  const observable = client.watchQuery({ query, variables: { first: 2 } });
+  const first = await client.query({ query, variables: { first: 2 } });
+  const { data } = await authedClient(fetchFn, token).mutate({
+    mutation: gql`
+      mutation Cheaper($input: CreateProductInput!) {
+        createProduct(input: $input) { product { id name } errors { field message } }
+      }
+    `,
+    variables: { input: {
+      name: 'Bargain Cable', price: '0.50', stock: 3, isPublished: true,
+      category: process.env.CATEGORY_ID,
+    } },
+  });
+  let pageInfo = first.data.products.pageInfo;
+  let loads = 1;
+  while (pageInfo.hasNextPage && loads < 10) {
+    const next = await observable.fetchMore({ variables: { after: pageInfo.endCursor } });
+    pageInfo = next.data.products.pageInfo;
+    loads += 1;
+  }
+  const merged = client.readQuery({ query, variables: { first: 2 } });
+  return {
+    created: data.createProduct,
+    firstPage: first.data.products.edges.map((edge) => edge.node.name),
+    mergedNames: merged.products.edges.map((edge) => edge.node.name),
   };
 }
 
@@ -604,6 +649,7 @@ await run(async () => {
   result.signIn = { user: signedIn.user, errors: signedIn.errors, hasToken: Boolean(signedIn.token) };
   result.mutations = await mutations(fetchFn, exchanges, signedIn.token);
   result.subscriptions = await subscriptions(fetchFn, signedIn.token);
+  result.insertWhilePaging = await insertWhilePaging(globalThis.fetch, signedIn.token);
   result.exchanges = exchanges;
   return result;
 });
