@@ -5,6 +5,10 @@ A test module opts in with ``pytest_plugins = ["tests.live_server"]`` and asks f
 port, with production settings (DEBUG off), using the test database of the pytest process that
 started it. One server per pytest process (xdist worker) serves all its tests.
 
+``asgi_server_with(**env)`` (a session fixture) starts servers with other settings, one per
+environment and pytest process, on first use: ``asgi_server_with(DEBUG="1")``,
+``asgi_server_with(GRAPHQL_INTROSPECTION="staff")``.
+
 The server is another process with its own database connections: it sees only committed rows.
 Tests using it are marked ``django_db`` (so that pytest-django creates the test database at
 all), and those that create data for it must commit: ``django_db(transaction=True)`` (or the
@@ -112,12 +116,14 @@ def start_server(database: str, extra_env: dict[str, str] | None = None,
         "DATABASE_URL": database_url(os.environ["DATABASE_URL"], database),
         "DATABASE_CONN_MAX_AGE": "0",
         "LOG_LEVEL": "WARNING",
-        # The clients under test introspect: graphql-http's audits query `__type`, GraphiQL
-        # loads the schema. Production's default ("staff") has tests of its own.
-        "GRAPHQL_INTROSPECTION": "on",
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
+    # The project's own introspection default ("on"), not this shell's: the clients under test
+    # introspect (graphql-http's audits query `__type`, GraphiQL loads the schema). Other
+    # policies: asgi_server_with(GRAPHQL_INTROSPECTION=...).
+    if "GRAPHQL_INTROSPECTION" not in (extra_env or {}):
+        env.pop("GRAPHQL_INTROSPECTION", None)
     failures = []
     for _ in range(attempts):
         port = free_port()
@@ -176,9 +182,7 @@ def _wait_until_ready(server: LiveServer) -> str | None:
     return f"not ready after {STARTUP_TIMEOUT:.0f} s ({last})"
 
 
-@pytest.fixture(scope="session")
-def asgi_server(django_db_setup):
-    """The live ASGI server of this pytest process, on its test database."""
+def _test_database_name() -> str:
     from django.db import connection
 
     # django_db_setup switched the connection to this process's test database, but only if a
@@ -187,12 +191,39 @@ def asgi_server(django_db_setup):
     if name != connection.creation._get_test_db_name():
         pytest.fail("tests using asgi_server must be marked django_db (transaction=True when "
                     "they write rows for the server)", pytrace=False)
-    server = start_server(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup):
+    """The live ASGI server of this pytest process, on its test database."""
+    server = start_server(_test_database_name())
     try:
         yield server
     finally:
         server.stop()
         server.log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def asgi_server_with(django_db_setup):
+    """`asgi_server_with(**env)`: a live server with `env` over the usual settings (DEBUG="1",
+    GRAPHQL_INTROSPECTION="staff", ...), started on first use and shared by the session."""
+    name = _test_database_name()
+    servers: dict[tuple[tuple[str, str], ...], LiveServer] = {}
+
+    def server_with(**env: str) -> LiveServer:
+        key = tuple(sorted(env.items()))
+        if key not in servers:
+            servers[key] = start_server(name, dict(env))
+        return servers[key]
+
+    try:
+        yield server_with
+    finally:
+        for server in servers.values():
+            server.stop()
+            server.log_path.unlink(missing_ok=True)
 
 
 # -- Clients -----------------------------------------------------------------------------

@@ -1,18 +1,34 @@
 """GraphiQL in headless Chromium (tests/clients/graphiql.mjs, playwright-core) on the real
-server: the page loads only from localhost, a query typed into the editor runs and shows its
-data in the result pane (test-artifacts/graphiql.png), and a subscription typed into it shows
-the live event of a mutation made through the server (test-artifacts/graphiql-subscription.png).
+server, judged by what the page shows:
+
+- it opens on the catalog page query (after a comment on signing in and subscribing), and the
+  run button, untouched, shows product names in the result pane;
+- the Docs explorer lists the root types and, on `Product`, its fields: in development
+  (DEBUG=1), in production (DEBUG off, whose default policy is GRAPHQL_INTROSPECTION=on) for
+  anonymous visitors and for staff signed in through the Headers pane;
+- with GRAPHQL_INTROSPECTION=staff an anonymous visitor reads one sentence saying why there
+  are no Docs (not "Error fetching schema"), queries still run, and signing in as staff then
+  "Load the Docs" brings the Docs;
+- a subscription typed into it shows the live event of a mutation made through the server.
+
+Every page must load from localhost only, without failed requests or script errors.
+Screenshots: test-artifacts/graphiql-*.png.
 """
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
+from django.test import Client
+from graphql import build_schema, parse, validate
 from graphql_relay import to_global_id
 
 from tests.live_server import (
     ARTIFACTS_DIR,
+    BASE_DIR,
     needs_browser,
     require_browser,
     run_node,
@@ -20,23 +36,86 @@ from tests.live_server import (
 )
 
 pytest_plugins = ["tests.live_server"]
-pytestmark = [
-    pytest.mark.node, pytest.mark.browser, needs_browser, pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
-QUERY = '{ products(first: 3, orderBy: "name") { totalCount edges { node { name price } } } }'
+PASSWORD = "graphiql-staff-password"
+STAFF_ONLY_SENTENCE = (
+    "This server only shows its schema to staff: sign in as staff (see the comment in the "
+    "editor) to browse the Docs."
+)
+DEFAULT_QUERY_SCRIPT = re.compile(
+    r'<script type="application/graphql" id="vitrine-default-query">(.*?)</script>', re.S
+)
+# A comment line of the default document that shows code: "#   <code>".
+COMMENTED_CODE = re.compile(r"^#   (.*)$")
 
 
-def test_graphiql_runs_a_typed_query(asgi_server, catalog):
+def in_browser(test):
+    for mark in (pytest.mark.node, pytest.mark.browser, needs_browser):
+        test = mark(test)
+    return test
+
+
+def default_document(html: str) -> str:
+    """The editor's first document, as the page carries it."""
+    found = DEFAULT_QUERY_SCRIPT.search(html)
+    assert found, "the GraphiQL page has no #vitrine-default-query"
+    return found.group(1).strip() + "\n"
+
+
+def commented_examples(document: str) -> list[str]:
+    """The code blocks of the default document's leading comment, uncommented."""
+    blocks, current = [], []
+    for line in document.splitlines():
+        code = COMMENTED_CODE.match(line)
+        if code:
+            current.append(code.group(1))
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    return blocks
+
+
+def server_schema():
+    from schema.schema import schema
+
+    return schema.graphql_schema
+
+
+def product_fields() -> list[str]:
+    return list(server_schema().type_map["Product"].fields)
+
+
+def sign_in(server, username: str, password: str) -> str:
+    body = json.dumps({
+        "query": "mutation SignIn($input: TokenAuthInput!) { tokenAuth(input: $input) { token } }",
+        "variables": {"input": {"username": username, "password": password}},
+    }).encode()
+    request = urllib.request.Request(server.graphql_url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json",
+    })
+    with urllib.request.urlopen(request, timeout=30) as response:
+        result = json.loads(response.read())
+    assert "errors" not in result, result
+    return result["data"]["tokenAuth"]["token"]
+
+
+def open_graphiql(server, name: str, steps: list[dict], timeout: float = 60) -> dict:
     chromium = require_browser()
     ARTIFACTS_DIR.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS_DIR / "graphiql.png"
+    screenshot = ARTIFACTS_DIR / f"graphiql-{name}.png"
     screenshot.unlink(missing_ok=True)
-
-    report = run_node("graphiql.mjs", asgi_server, env={
-        "CHROMIUM_PATH": chromium, "SCREENSHOT": str(screenshot), "QUERY": QUERY,
+    report = run_node("graphiql.mjs", server, timeout=timeout, env={
+        "CHROMIUM_PATH": chromium, "SCREENSHOT": str(screenshot), "STEPS": json.dumps(steps),
     })
+    assert_clean_page(report)
+    failed = [step for step in report["steps"] if "error" in step]
+    assert not failed, f"a step failed: {failed}"
+    assert screenshot.stat().st_size > 10_000
+    return report
 
+
+def assert_clean_page(report: dict) -> None:
     assert report["pageStatus"] == 200
     assert report["external"] == [], "GraphiQL must not reach beyond localhost"
     assert report["failed"] == []
@@ -49,64 +128,236 @@ def test_graphiql_runs_a_typed_query(asgi_server, catalog):
     assets = [r["url"] for r in report["requests"] if "/static/" in r["url"]]
     assert any("graphiql.min.js" in url for url in assets), report["requests"]
 
-    assert report["editorText"] == QUERY
-    assert report["execution"]["status"] == 200
-    assert report["sockets"] == [], "a query runs over HTTP, not the websocket"
-    result = json.loads(report["resultText"])
-    visible = [p for key, p in catalog["products"].items() if key != "draft"]
-    first_three = sorted(visible, key=lambda p: p.name)[:3]
-    assert result["data"] == {"products": {"totalCount": 4, "edges": [
-        {"node": {"name": p.name, "price": str(p.price)}} for p in first_three
-    ]}}
-    assert first_three[0].name in report["visibleResult"]
-    assert screenshot.stat().st_size > 10_000
 
+def assert_opens_on_the_default_document(report: dict) -> None:
+    opened = report["opened"]
+    assert opened["editorText"] == opened["defaultQuery"].strip() + "\n"
+    assert "query CatalogPage {" in opened["editorText"]
+
+
+def assert_docs_list_product(step: dict) -> None:
+    """A docs step that opened `Product` from the Docs' first page."""
+    first, product = step["pages"]
+    assert first["title"] == "Docs"
+    assert "Root Types" in first["text"]
+    assert first["typeLinks"][:3] == ["Query", "Mutation", "Subscription"]
+    assert "Product" in first["typeLinks"]
+    assert product["title"] == "Product"
+    # Every field, in the schema's order: the Docs show what the server runs.
+    assert product["fields"] == product_fields()
+    assert {"name", "price", "reviews"} <= set(product["fields"])
+    assert "Published and in stock." in product["text"]  # a field description
+
+
+def assert_shows_products(step: dict, names: list[str], hidden: tuple[str, ...] = ()) -> None:
+    """A run step that ran the untouched default document and shows `names`."""
+    assert step["request"]["operationName"] == "CatalogPage"
+    assert step["request"]["query"] == step["editorText"]
+    assert "query CatalogPage {" in step["request"]["query"]
+    assert step["status"] == 200
+    assert "errors" not in step["body"], step["body"]
+    shown = json.loads(step["resultText"])
+    assert shown["data"] == step["body"]["data"]
+    products = shown["data"]["products"]
+    assert [edge["node"]["name"] for edge in products["edges"]] == names
+    assert products["totalCount"] == len(names)
+    # The pane draws the lines in view: the first product's are.
+    assert names[0] in step["visibleResult"]
+    for name in hidden:
+        assert name not in step["resultText"]
+
+
+def assert_no_schema_error(state: dict) -> None:
+    assert not state["showsErrorFetchingSchema"]
+    assert not state["showsIntrospectionDisabled"]
+
+
+def catalog_names(catalog, *, staff: bool) -> list[str]:
+    """The catalog page's products as a viewer sees them, in the catalog's default order."""
+    from products.models import Product
+
+    products = Product.objects.all() if staff else Product.objects.filter(is_published=True)
+    return [product.name for product in products]
+
+
+# -- The default document -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_default_document_is_the_catalog_page_and_runs_anonymously(catalog):
+    """What the page carries (no browser): the catalog page query, valid against the committed
+    schema.graphql and answered without errors for an anonymous visitor; the comment's
+    examples (sign in, the header, subscribe) are valid too."""
+    http = Client()
+    page = http.get("/graphql/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    document = default_document(page.content.decode())
+
+    contract = build_schema((BASE_DIR / "schema.graphql").read_text())
+    assert validate(contract, parse(document)) == []
+    answer = http.post("/graphql/", {"query": document}, content_type="application/json").json()
+    assert "errors" not in answer, answer["errors"]
+    products = answer["data"]["products"]
+    assert [e["node"]["name"] for e in products["edges"]] == catalog_names(catalog, staff=False)
+    cans = next(e["node"] for e in products["edges"] if e["node"]["name"] == "Studio Headphones")
+    assert cans["category"] == {"name": "Headphones"}
+    assert cans["images"][0]["altText"] == "Cans"
+    assert {r["node"]["author"]["username"] for r in cans["reviews"]["edges"]} == {
+        "other", "staff",
+    }
+
+    comment = document.split("query CatalogPage", 1)[0]
+    assert all(line.startswith("#") or not line for line in comment.splitlines())
+    sign_in_example, header_example, subscription_example = commented_examples(document)
+    assert sign_in_example.startswith("mutation {\n  tokenAuth(input: {username: ")
+    assert validate(contract, parse(sign_in_example)) == []
+    assert json.loads(header_example) == {"Authorization": "Bearer <token>"}
+    assert subscription_example == "subscription { productUpdated { name price } }"
+    assert validate(contract, parse(subscription_example)) == []
+    assert "cookie: true" in comment  # the cookie variant of tokenAuth
+    assert "cookie" in contract.type_map["TokenAuthInput"].fields
+
+
+# -- Docs and the default document in the browser -----------------------------------------
+
+
+@in_browser
+def test_development_graphiql_shows_the_docs_and_runs_its_default_document(
+    asgi_server_with, catalog
+):
+    server = asgi_server_with(DEBUG="1")
+    report = open_graphiql(server, "development", [
+        {"do": "docs", "open": ["Product"]},
+        {"do": "run"},
+    ])
+
+    assert_opens_on_the_default_document(report)
+    assert report["opened"]["notice"] is None
+    docs, ran = report["steps"]
+    assert_docs_list_product(docs)
+    assert_shows_products(ran, catalog_names(catalog, staff=False), hidden=("Secret Prototype",))
+    for state in (report["opened"], *report["steps"]):
+        assert_no_schema_error(state)
+    assert [i["codes"] for i in report["introspections"]] == [[]]
+    assert report["sockets"] == [], "a query runs over HTTP, not the websocket"
+
+
+@in_browser
+def test_production_graphiql_for_anonymous_visitors_and_for_staff(asgi_server, catalog, users):
+    """DEBUG off, the default policy: anonymous visitors get the Docs and the catalog; a staff
+    JWT typed into the Headers pane is sent with the schema request (GraphiQL's re-fetch
+    button) and with the default document, which then shows the draft too."""
+    staff = users["staff"]
+    set_server_password(staff, PASSWORD)
+    token = sign_in(asgi_server, staff.username, PASSWORD)
+
+    report = open_graphiql(asgi_server, "production", [
+        {"do": "docs", "open": ["Product"]},
+        {"do": "run"},
+        {"do": "headers", "text": json.dumps({"Authorization": f"Bearer {token}"})},
+        {"do": "refetchSchema"},
+        {"do": "docs", "open": ["Product"]},
+        {"do": "run"},
+    ])
+
+    assert_opens_on_the_default_document(report)
+    anonymous_docs, anonymous_run, headers, refetch, staff_docs, staff_run = report["steps"]
+    assert_docs_list_product(anonymous_docs)
+    assert anonymous_run["request"]["authorization"] is None
+    assert_shows_products(anonymous_run, catalog_names(catalog, staff=False),
+                          hidden=("Secret Prototype",))
+
+    assert json.loads(headers["headersText"]) == {"Authorization": f"Bearer {token}"}
+    assert refetch["introspection"] == {"status": 200, "done": True,
+                                        "authorization": f"Bearer {token}", "codes": [],
+                                        "hasSchema": True}
+    assert_docs_list_product(staff_docs)
+    assert staff_run["request"]["authorization"] == f"Bearer {token}"
+    assert_shows_products(staff_run, catalog_names(catalog, staff=True))
+    assert "Secret Prototype" in staff_run["resultText"]
+    for state in (report["opened"], *report["steps"]):
+        assert state["notice"] is None
+        assert_no_schema_error(state)
+
+
+@in_browser
+def test_staff_only_introspection_is_one_sentence_and_signing_in_loads_the_docs(
+    asgi_server_with, catalog, users
+):
+    """GRAPHQL_INTROSPECTION=staff, anonymous: the page says why there are no Docs instead of
+    GraphiQL's "Error fetching schema" (and no refusal in the result pane); the default
+    document still runs. Signing in as the comment says (a Bearer token in the Headers pane)
+    and pressing "Load the Docs" brings the Docs."""
+    server = asgi_server_with(GRAPHQL_INTROSPECTION="staff")
+    staff = users["staff"]
+    set_server_password(staff, PASSWORD)
+    token = sign_in(server, staff.username, PASSWORD)
+
+    report = open_graphiql(server, "staff-only", [
+        {"do": "docs"},
+        {"do": "run"},
+        {"do": "headers", "text": json.dumps({"Authorization": f"Bearer {token}"})},
+        {"do": "loadDocs"},
+        {"do": "docs", "open": ["Product"]},
+    ])
+
+    opened = report["opened"]
+    assert_opens_on_the_default_document(report)
+    assert opened["notice"] == STAFF_ONLY_SENTENCE
+    assert opened["loadDocsButton"]
+    assert_no_schema_error(opened)
+    refused = report["introspections"][0]
+    assert (refused["authorization"], refused["codes"]) == (None, ["INTROSPECTION_DISABLED"])
+
+    no_docs, ran, _, load_docs, docs = report["steps"]
+    assert no_docs["pages"] == [{"title": "Docs", "text": "No GraphQL schema available",
+                                 "fields": [], "typeLinks": []}]
+    assert no_docs["notice"] == STAFF_ONLY_SENTENCE
+    assert_no_schema_error(no_docs)
+    # Queries run without the schema; the result pane holds their result, not the refusal.
+    assert ran["notice"] == STAFF_ONLY_SENTENCE
+    assert_no_schema_error(ran)
+    assert_shows_products(ran, catalog_names(catalog, staff=False), hidden=("Secret Prototype",))
+
+    assert load_docs["introspection"]["authorization"] == f"Bearer {token}"
+    assert load_docs["introspection"]["hasSchema"]
+    assert load_docs["notice"] is None and not load_docs["loadDocsButton"]
+    assert_docs_list_product(docs)
+    assert_no_schema_error(docs)
+
+
+# -- Subscriptions ------------------------------------------------------------------------
 
 SUBSCRIPTION = "subscription { productUpdated { name } }"
-PASSWORD = "graphiql-staff-password"
 
 
+@in_browser
 def test_graphiql_shows_a_live_subscription_event(asgi_server, catalog, users):
     """`subscription { productUpdated { name } }` typed into GraphiQL runs over the page's
     websocket (graphql-ws, anonymous, Origin of the page); another client renames a product
     with updateProduct over HTTP (JWT from tokenAuth), so the server process publishes the
     event, and the result pane shows it. Screenshot: test-artifacts/graphiql-subscription.png.
     """
-    chromium = require_browser()
-    ARTIFACTS_DIR.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS_DIR / "graphiql-subscription.png"
-    screenshot.unlink(missing_ok=True)
     staff = users["staff"]
     set_server_password(staff, PASSWORD)
     cans = catalog["products"]["cans"]
 
-    report = run_node("graphiql.mjs", asgi_server, timeout=90, env={
-        "CHROMIUM_PATH": chromium, "SCREENSHOT": str(screenshot), "QUERY": SUBSCRIPTION,
-        "LIVE": json.dumps({
-            "productId": to_global_id("Product", cans.pk), "username": staff.username,
-            "password": PASSWORD, "name": "Live from GraphiQL",
-        }),
-    })
+    report = open_graphiql(asgi_server, "subscription", [
+        {"do": "type", "query": SUBSCRIPTION},
+        {"do": "live", "productId": to_global_id("Product", cans.pk),
+         "username": staff.username, "password": PASSWORD, "name": "Live from GraphiQL"},
+    ], timeout=90)
 
-    assert report["pageStatus"] == 200
-    assert report["external"] == [], "GraphiQL must not reach beyond localhost"
-    assert report["failed"] == []
-    assert report["errorResponses"] == []
-    assert report["pageErrors"] == []
-    console_errors = [e for e in report["consoleErrors"]
-                      if urlsplit(e["url"] or "").path != "/favicon.ico"]
-    assert console_errors == []
-    assert report["editorText"] == SUBSCRIPTION
-
-    live = report["live"]
+    typed, live = report["steps"]
+    assert typed["editorText"] == SUBSCRIPTION
     for mutation in live["mutations"]:
         assert mutation["status"] == 200, mutation
         assert mutation["body"]["data"]["updateProduct"]["errors"] == [], mutation
     shown = live["shownName"]
-    assert shown is not None, f"no event reached the result pane: {report['resultText']!r}"
+    assert shown is not None, f"no event reached the result pane: {live['resultText']!r}"
     # The event is the mutation's rename, shown as GraphiQL shows any result.
-    assert json.loads(report["resultText"]) == {"data": {"productUpdated": {"name": shown}}}
-    assert shown in report["visibleResult"]
+    assert json.loads(live["resultText"]) == {"data": {"productUpdated": {"name": shown}}}
+    assert shown in live["visibleResult"]
     cans.refresh_from_db()
     assert cans.name == live["mutations"][-1]["name"]
 
@@ -123,4 +374,3 @@ def test_graphiql_shows_a_live_subscription_event(asgi_server, catalog, users):
     events = [m for m in received if m["type"] == "next"]
     assert events and all(m["id"] == subscribe["id"] for m in events)
     assert events[-1]["payload"] == {"data": {"productUpdated": {"name": shown}}}
-    assert screenshot.stat().st_size > 10_000

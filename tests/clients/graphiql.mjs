@@ -1,23 +1,34 @@
-// Headless Chromium (Debian's, driven by playwright-core) opens GraphiQL on the live server,
-// types QUERY into the editor, runs it and reads the result pane. Prints what the page
-// requested (and whether anything failed or left localhost), the editor and result texts,
-// the page's websocket frames, and saves a screenshot to SCREENSHOT.
+// Headless Chromium (Debian's, driven by playwright-core) opens GraphiQL on the live server and
+// does what a person would, step by step (STEPS, a JSON list), recording what the page shows
+// after each: the editor and result panes, the Docs explorer, the page's notice about the
+// schema. Also prints what the page requested (and whether anything failed or left
+// localhost), its schema requests and websocket frames, and saves a screenshot to SCREENSHOT.
 //
-// With LIVE set (JSON: {productId, username, password, name}), QUERY is a subscription:
-// GraphiQL runs it over its websocket (graphql-ws), and this script, as another client, signs
-// in with tokenAuth and renames the product with updateProduct over HTTP until the event shows
-// in the result pane (the first rename may race the subscription's registration). Each
-// attempt renames to `${name} #n`; `live` in the output tells which ones were sent.
+// Steps ({"do": ..., ...}):
+//   {"do": "docs", "open": ["Product"]}  open the Docs, go back to its first page, then click
+//                                        the named types in turn; records each page's text
+//                                        and field names.
+//   {"do": "run"}                        click the run button: runs what the editor holds;
+//                                        records the request, its answer, and the result pane.
+//   {"do": "type", "query": "..."}       select all in the editor and type over it.
+//   {"do": "headers", "text": "..."}     open the Headers pane and paste `text` into it.
+//   {"do": "refetchSchema"}              GraphiQL's "Re-fetch GraphQL schema" button.
+//   {"do": "loadDocs"}                   the page's own "Load the Docs" button (the notice).
+//   {"do": "live", "productId", "username", "password", "name"}
+//        the editor holds a subscription: run it (GraphiQL's websocket, graphql-ws), and, as
+//        another client, sign in with tokenAuth and rename the product with updateProduct
+//        over HTTP until the event shows in the result pane (the first rename may race the
+//        subscription's registration). Each attempt renames to `${name} #n`.
 import { chromium } from 'playwright-core';
 
 import { graphqlUrl, run } from './lib.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SCREENSHOT = process.env.SCREENSHOT;
-const QUERY = process.env.QUERY || '{ products(first: 2) { totalCount edges { node { name } } } }';
-const LIVE = process.env.LIVE ? JSON.parse(process.env.LIVE) : null;
+const STEPS = JSON.parse(process.env.STEPS || '[]');
 const LIVE_ATTEMPTS = 5;
 const LIVE_WAIT_MS = 2_000;
+const WAIT_MS = 15_000;
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 // What this machine's closed network needs, and no background traffic of Chromium's own.
 const FLAGS = [
@@ -34,6 +45,15 @@ const FLAGS = [
 // Timings go to stderr, which pytest shows when the test fails.
 const T0 = Date.now();
 const mark = (what) => process.stderr.write(`${what} ${Date.now() - T0} ms\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition, what, timeout = WAIT_MS) {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeout) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
 
 /** A GraphQL request over HTTP from this script (not the page), with a JWT if given. */
 async function graphql(query, variables, token) {
@@ -59,49 +79,220 @@ async function signIn({ username, password }) {
   return token;
 }
 
-const resultText = () => {
-  const cm = document.querySelector('.result-window .CodeMirror');
-  return cm ? cm.CodeMirror.getValue() : '';
+const editorValue = (selector) => {
+  const cm = document.querySelector(selector);
+  return cm ? cm.CodeMirror.getValue() : null;
 };
+const QUERY_EDITOR = '.graphiql-query-editor .CodeMirror';
+const RESULT_EDITOR = '.result-window .CodeMirror';
+
+function operationNameOf(request) {
+  try {
+    return JSON.parse(request.postData() || '{}').operationName ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the page shows outside the editors: its notice, and GraphiQL's schema error. */
+async function pageState(page) {
+  const bodyText = await page.locator('body').innerText();
+  const notice = page.locator('#vitrine-introspection-notice');
+  return {
+    notice: (await notice.count()) ? await notice.innerText() : null,
+    loadDocsButton: (await page.locator('#vitrine-load-docs').count()) > 0,
+    showsErrorFetchingSchema: bodyText.includes('Error fetching schema'),
+    showsIntrospectionDisabled: bodyText.includes('INTROSPECTION_DISABLED'),
+  };
+}
+
+async function openDocs(page) {
+  const explorer = page.locator('.graphiql-doc-explorer');
+  if (!(await explorer.count())) {
+    await page.locator('button[aria-label="Show Documentation Explorer"]').click();
+  }
+  await explorer.waitFor({ state: 'visible', timeout: WAIT_MS });
+  // Back to the first page (the header's back link names the previous page).
+  while (await page.locator('.graphiql-doc-explorer-back').count()) {
+    await page.locator('.graphiql-doc-explorer-back').click();
+  }
+}
+
+async function docsPage(page) {
+  const content = page.locator('.graphiql-doc-explorer-content');
+  return {
+    title: await page.locator('.graphiql-doc-explorer-title').innerText(),
+    text: await content.innerText(),
+    fields: await content.locator('.graphiql-doc-explorer-field-name').allInnerTexts(),
+    typeLinks: await content.locator('.graphiql-doc-explorer-type-name').allInnerTexts(),
+  };
+}
+
+async function docsStep(page, step) {
+  await openDocs(page);
+  // The first page settles once the schema is in (or GraphiQL says there is none).
+  await page.waitForFunction(() => {
+    const content = document.querySelector('.graphiql-doc-explorer-content');
+    return content && !content.querySelector('.graphiql-spinner') && content.innerText.trim();
+  }, null, { timeout: WAIT_MS });
+  const pages = [await docsPage(page)];
+  for (const name of step.open || []) {
+    const link = page
+      .locator('.graphiql-doc-explorer-content a.graphiql-doc-explorer-type-name')
+      .filter({ hasText: new RegExp(`^${name}$`) })
+      .first();
+    await link.click({ timeout: WAIT_MS });
+    await page.locator('.graphiql-doc-explorer-title', { hasText: new RegExp(`^${name}$`) })
+      .waitFor({ timeout: WAIT_MS });
+    pages.push(await docsPage(page));
+  }
+  return { pages };
+}
+
+async function typeQuery(page, query) {
+  // Type the query as a person would: focus the editor, select all, type over it.
+  const editor = page.locator(QUERY_EDITOR).first();
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  // GraphiQL closes brackets as they are typed; the closing ones are typed over them.
+  await page.keyboard.type(query);
+  await page.keyboard.press('Escape'); // close the autocompletion list typing opened
+  const editorText = await page.evaluate(editorValue, QUERY_EDITOR);
+  // Prettify (GraphiQL's shortcut) so the screenshot shows a readable query.
+  await page.keyboard.press('Shift+Control+P');
+  return { editorText };
+}
+
+async function headersStep(page, text) {
+  await page.locator('.graphiql-editor-tools button', { hasText: 'Headers' }).click();
+  const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
+  await editor.waitFor({ state: 'visible', timeout: WAIT_MS });
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  // Pasted, as one does with a token.
+  await page.keyboard.insertText(text);
+  // GraphiQL takes an edit into its tab state 100 ms later (debounced); its re-fetch button
+  // sends the headers of the last render. A person is slower than that.
+  await sleep(300);
+  return {
+    headersText: await editor.evaluate((node) => node.CodeMirror.getValue()),
+  };
+}
+
+async function runStep(page) {
+  const before = await page.evaluate(editorValue, RESULT_EDITOR);
+  const posted = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && operationNameOf(r.request()) !== 'IntrospectionQuery',
+    { timeout: WAIT_MS },
+  );
+  await page.locator('.graphiql-execute-button').click();
+  const answer = await posted;
+  const requestHeaders = await answer.request().allHeaders();
+  let body = null;
+  try {
+    body = await answer.json();
+  } catch {
+    body = null;
+  }
+  await page.waitForFunction(([selector, previous]) => {
+    const cm = document.querySelector(selector);
+    const value = cm && cm.CodeMirror.getValue();
+    return value && value !== previous && /"(data|errors)"/.test(value);
+  }, [RESULT_EDITOR, before], { timeout: WAIT_MS });
+  return {
+    editorText: await page.evaluate(editorValue, QUERY_EDITOR),
+    request: {
+      operationName: operationNameOf(answer.request()),
+      query: JSON.parse(answer.request().postData() || '{}').query ?? null,
+      authorization: requestHeaders.authorization ?? null,
+    },
+    status: answer.status(),
+    contentType: answer.headers()['content-type'] ?? null,
+    body,
+    resultText: await page.evaluate(editorValue, RESULT_EDITOR),
+    visibleResult: await page.locator('.result-window').innerText(),
+  };
+}
+
+/** Click `button`, then wait for the schema request it starts and for GraphiQL to settle. */
+async function introspectionStep(page, button, introspections) {
+  const count = introspections.length;
+  await button.click();
+  await until(() => introspections.length > count && introspections.at(-1).done,
+    'a schema request');
+  // The page reacts to the answer (notice, Docs) after the response; give React its turn.
+  await until(async () => !(await page.locator('.graphiql-sidebar .graphiql-spin').count()),
+    'GraphiQL to finish fetching the schema');
+  return { introspection: introspections.at(-1) };
+}
 
 /** Run the subscription in the editor; rename the product over HTTP until its event shows. */
-async function runLive(page, sockets) {
-  const token = await signIn(LIVE);
+async function liveStep(page, sockets, live) {
+  const token = await signIn(live);
   await page.locator('.graphiql-execute-button').click();
   // GraphiQL's graphql-ws client connects lazily, on the first subscription.
-  const started = Date.now();
-  while (!sockets.some((s) => s.sent.some((frame) => frame.includes('"subscribe"')))) {
-    if (Date.now() - started > 15_000) throw new Error('GraphiQL sent no subscribe message');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await until(() => sockets.some((s) => s.sent.some((frame) => frame.includes('"subscribe"'))),
+    'GraphiQL to send its subscribe message');
   mark('subscribed');
   const mutations = [];
   for (let attempt = 1; attempt <= LIVE_ATTEMPTS; attempt += 1) {
-    const name = `${LIVE.name} #${attempt}`;
+    const name = `${live.name} #${attempt}`;
     const { status, body } = await graphql(
       `mutation Rename($input: UpdateProductInput!) {
         updateProduct(input: $input) { product { id name } errors { field code } }
       }`,
-      { input: { id: LIVE.productId, name } },
+      { input: { id: live.productId, name } },
       token,
     );
     mutations.push({ name, status, body });
     const shown = await page
       .waitForFunction(
-        (expected) => {
-          const cm = document.querySelector('.result-window .CodeMirror');
+        ([selector, expected]) => {
+          const cm = document.querySelector(selector);
           return cm && cm.CodeMirror.getValue().includes(expected);
         },
-        name,
+        [RESULT_EDITOR, name],
         { timeout: LIVE_WAIT_MS },
       )
       .then(() => true, () => false);
     if (shown) {
       mark(`event shown after attempt ${attempt}`);
-      return { mutations, shownName: name };
+      return { mutations, shownName: name, ...(await resultPane(page)) };
     }
   }
-  return { mutations, shownName: null };
+  return { mutations, shownName: null, ...(await resultPane(page)) };
+}
+
+async function resultPane(page) {
+  return {
+    resultText: await page.evaluate(editorValue, RESULT_EDITOR),
+    visibleResult: await page.locator('.result-window').innerText(),
+  };
+}
+
+function doStep(page, step, { introspections, sockets }) {
+  switch (step.do) {
+    case 'docs':
+      return docsStep(page, step);
+    case 'run':
+      return runStep(page);
+    case 'type':
+      return typeQuery(page, step.query);
+    case 'headers':
+      return headersStep(page, step.text);
+    case 'refetchSchema':
+      return introspectionStep(
+        page, page.locator('button[aria-label="Re-fetch GraphQL schema"]'), introspections,
+      );
+    case 'loadDocs':
+      return introspectionStep(page, page.locator('#vitrine-load-docs'), introspections);
+    case 'live':
+      return liveStep(page, sockets, step);
+    default:
+      throw new Error(`unknown step ${JSON.stringify(step)}`);
+  }
 }
 
 await run(async () => {
@@ -114,16 +305,31 @@ await run(async () => {
     const errorResponses = [];
     const pageErrors = [];
     const consoleErrors = [];
+    // GraphiQL's schema requests: who asked and what came back.
+    const introspections = [];
     page.on('request', (request) => {
       requests.push({ method: request.method(), url: request.url() });
     });
     page.on('requestfailed', (request) => {
       failed.push({ url: request.url(), error: request.failure()?.errorText ?? null });
     });
-    page.on('response', (response) => {
+    page.on('response', async (response) => {
       if (response.status() >= 400) {
         errorResponses.push({ url: response.url(), status: response.status() });
       }
+      const request = response.request();
+      if (request.method() !== 'POST' || operationNameOf(request) !== 'IntrospectionQuery') return;
+      const entry = { status: response.status(), done: false };
+      introspections.push(entry);
+      entry.authorization = (await request.allHeaders()).authorization ?? null;
+      try {
+        const body = await response.json();
+        entry.codes = (body.errors || []).map((e) => e.extensions?.code ?? null);
+        entry.hasSchema = Boolean(body.data?.__schema);
+      } catch (error) {
+        entry.bodyError = String(error);
+      }
+      entry.done = true;
     });
     page.on('pageerror', (error) => pageErrors.push(String(error)));
     const sockets = [];
@@ -144,48 +350,35 @@ await run(async () => {
 
     const response = await page.goto(graphqlUrl(), { waitUntil: 'networkidle' });
     const pageStatus = response?.status() ?? null;
+    await page.locator(QUERY_EDITOR).first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    // GraphiQL asks for the schema as it starts; wait for the answer and the page's reaction.
+    await until(() => introspections.length > 0 && introspections[0].done, 'the schema request');
+    await until(async () => !(await page.locator('.graphiql-sidebar .graphiql-spin').count()),
+      'GraphiQL to finish fetching the schema');
+    await sleep(100);
     mark('loaded');
+    const opened = {
+      editorText: await page.evaluate(editorValue, QUERY_EDITOR),
+      defaultQuery: await page.evaluate(
+        () => document.getElementById('vitrine-default-query')?.textContent ?? null,
+      ),
+      ...(await pageState(page)),
+    };
 
-    // Type the query as a person would: focus the editor, select all, type over it.
-    const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
-    await editor.waitFor({ state: 'visible', timeout: 15_000 });
-    await editor.click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Delete');
-    // GraphiQL closes brackets as they are typed; the closing ones are typed over them.
-    await page.keyboard.type(QUERY);
-    mark('typed');
-    const editorText = await page.evaluate(
-      () => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue(),
-    );
-
-    // Prettify (GraphiQL's shortcut) so the screenshot shows a readable query.
-    await page.keyboard.press('Shift+Control+P');
-
-    let execution = null;
-    let live = null;
-    if (LIVE) {
-      live = await runLive(page, sockets);
-    } else {
-      const posted = page.waitForResponse(
-        (r) => r.request().method() === 'POST' && (r.request().postData() || '').includes('products'),
-        { timeout: 15_000 },
-      );
-      await page.locator('.graphiql-execute-button').click();
-      const answer = await posted;
-      execution = {
-        status: answer.status(),
-        contentType: answer.headers()['content-type'] ?? null,
-        requestHeaders: answer.request().headers(),
-      };
-      await page.waitForFunction(() => {
-        const cm = document.querySelector('.result-window .CodeMirror');
-        return cm && cm.CodeMirror.getValue().includes('"data"');
-      }, null, { timeout: 15_000 });
+    // A step that fails ends the walk: its error is reported with what the page showed.
+    const steps = [];
+    for (const step of STEPS) {
+      let observed;
+      try {
+        observed = await doStep(page, step, { introspections, sockets });
+      } catch (error) {
+        steps.push({ do: step.do, error: String(error?.message || error), ...(await pageState(page)) });
+        mark(`${step.do} failed`);
+        break;
+      }
+      steps.push({ do: step.do, ...observed, ...(await pageState(page)) });
+      mark(step.do);
     }
-    mark('result');
-    const resultPaneText = await page.evaluate(resultText);
-    const visibleResult = await page.locator('.result-window').innerText();
     if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
     mark('screenshot');
 
@@ -196,12 +389,10 @@ await run(async () => {
     });
     return {
       pageStatus,
-      editorText,
-      execution,
-      live,
+      opened,
+      steps,
+      introspections,
       sockets,
-      resultText: resultPaneText,
-      visibleResult,
       requests,
       external,
       failed,
