@@ -307,4 +307,5 @@ def check_introspection(user: Any = _UNKNOWN) -> None:
     raise RequestRefused(
         errors.INTROSPECTION_DISABLED,
         "Introspection is disabled" + (" except for staff." if mode == "staff" else "."),
+        policy=mode,
     )

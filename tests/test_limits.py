@@ -180,6 +180,8 @@ def test_introspection_setting(viewers, mode, viewer, allowed):
     else:
         assert_refused(result, "INTROSPECTION_DISABLED")
         assert_refused(type_query, "INTROSPECTION_DISABLED")
+        # GraphiQL words its notice after the policy that refused.
+        assert result["errors"][0]["extensions"]["policy"] == mode
 
 
 def test_introspection_is_on_by_default_in_production(gql, db):
