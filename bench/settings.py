@@ -2,13 +2,16 @@
 import os
 from pathlib import Path
 
+VAR_DIR = Path(__file__).resolve().parent.parent / "var"
+VAR_DIR.mkdir(exist_ok=True)  # git ignores var/: a fresh clone has none, and SQLite needs it
 os.environ.setdefault("SECRET_KEY", "vitrine-benchmark-secret-key-not-for-production")
-os.environ.setdefault(
-    "DATABASE_URL", f"sqlite:///{Path(__file__).resolve().parent.parent / 'var' / 'bench.sqlite3'}"
-)
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR_DIR / 'bench.sqlite3'}")
 os.environ["DEBUG"] = "0"  # graphene-django adds per-field debug middleware under DEBUG.
+# Image URLs on a CDN: the hand-written view (default_storage.url) then returns exactly the
+# URLs the schema does; without one, the schema's are absolute on the request's host.
+os.environ.setdefault("MEDIA_BASE_URL", "https://cdn.example.com/media/")
 
-from project.settings import *  # noqa: F403
+from project.settings import *  # noqa: E402, F403
 
 ROOT_URLCONF = "bench.urls"
 LOGGING = {"version": 1, "disable_existing_loggers": False}

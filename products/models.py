@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.text import slugify
 
+from products.media import SizedImageField
 from products.querysets import CategoryQuerySet, ProductQuerySet, ReviewQuerySet
 
 
@@ -109,10 +110,15 @@ class Product(models.Model):
 
 class ProductImage(models.Model):
     product = models.ForeignKey(Product, related_name="images", on_delete=models.CASCADE)
-    image = models.ImageField(upload_to="products/%Y/%m/")
+    # width and height are measured when a file is assigned or saved (uploads), or set by
+    # whoever creates the row knowing them (the demo seed); null when never measured.
+    image = SizedImageField(upload_to="products/%Y/%m/", width_field="width",
+                            height_field="height")
     alt_text = models.CharField(max_length=200, blank=True)
     is_primary = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["product", "-is_primary", "position", "pk"]

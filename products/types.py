@@ -18,6 +18,7 @@ from dataloaders.catalog import (
 )
 from dataloaders.registry import get_loader
 from products.filters import ProductFilter
+from products.media import media_url
 from products.models import Category, Product, ProductImage, Review
 from schema.cursors import Ordering
 from schema.node import Node
@@ -35,13 +36,18 @@ def load_optional(info, loader_class, key):
 
 
 class ProductImageType(DjangoObjectType):
-    url = graphene.String(required=True)
+    url = graphene.String(
+        required=True,
+        description="Absolute URL of the image file (on MEDIA_BASE_URL when one is set).",
+    )
+    width = graphene.Int(description="Width of the image in pixels; null if not measured.")
+    height = graphene.Int(description="Height of the image in pixels; null if not measured.")
 
     class Meta:
         model = ProductImage
         name = "ProductImage"
         interfaces = (Node,)
-        fields = ("id", "alt_text", "is_primary", "position")
+        fields = ("id", "alt_text", "is_primary", "position", "width", "height")
 
     @classmethod
     def get_node(cls, info, id):
@@ -49,7 +55,7 @@ class ProductImageType(DjangoObjectType):
         return ProductImage.objects.filter(pk=id, product__in=visible).first()
 
     def resolve_url(self, info) -> str:
-        return self.image.url
+        return media_url(self.image, info.context)
 
 
 REVIEW_ORDERING = Ordering.of(Review.objects.all())

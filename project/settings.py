@@ -139,6 +139,16 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Where clients fetch MEDIA_ROOT's files when another host serves them (a CDN), e.g.
+# https://cdn.example.com/media/: it becomes MEDIA_URL, so image URLs are built from it.
+# Unset, image URLs are absolute on the host of the request (products/media.py).
+MEDIA_BASE_URL = os.environ.get("MEDIA_BASE_URL", "").strip()
+if MEDIA_BASE_URL:
+    if not MEDIA_BASE_URL.startswith(("https://", "http://", "//")):
+        raise ImproperlyConfigured("MEDIA_BASE_URL must be an absolute URL (https://...).")
+    MEDIA_URL = MEDIA_BASE_URL.rstrip("/") + "/"
+# The app itself serves MEDIA_ROOT at MEDIA_URL's path, images only (project/urls.py).
+SERVE_MEDIA = env_bool("SERVE_MEDIA", not MEDIA_BASE_URL)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -1,14 +1,26 @@
+import re
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from graphql_jwt.decorators import jwt_cookie
 
+from products.media import serve_media
 from schema.view import VitrineGraphQLView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # jwt_cookie: sets the HttpOnly JWT cookies when tokenAuth/refreshToken ask for them.
     path("graphql/", jwt_cookie(VitrineGraphQLView.as_view(graphiql=True)), name="graphql"),
-    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]
+
+if settings.SERVE_MEDIA:
+    # With DEBUG off too (django.conf.urls.static serves only under DEBUG): uploads and the
+    # demo images work under bin/run and a single-host deployment. Behind a CDN
+    # (MEDIA_BASE_URL), SERVE_MEDIA is off unless the CDN pulls from this path.
+    media_prefix = urlsplit(settings.MEDIA_URL).path.strip("/") or "media"
+    urlpatterns.append(re_path(
+        rf"^{re.escape(media_prefix)}/(?P<path>.+)$", serve_media,
+        {"document_root": settings.MEDIA_ROOT}, name="media",
+    ))

@@ -13,8 +13,15 @@ MODELS = [get_user_model(), Category, Product, ProductImage, Review, Favorite, O
 pytestmark = pytest.mark.django_db
 
 
-def seed(seed: int = 7) -> None:
-    call_command("seed_catalog", seed=seed, products=60, users=6, quiet=True)
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """The seed writes image files: not into the project's var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def seed(seed: int = 7, products: int = 60) -> None:
+    call_command("seed_catalog", seed=seed, products=products, users=6, quiet=True)
 
 
 def counts() -> dict[str, int]:

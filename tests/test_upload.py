@@ -16,11 +16,13 @@ from tests.conftest import GraphQLClient, error_codes
 SET_IMAGES = """
 mutation($input: SetProductImagesInput!) {
   setProductImages(input: $input) {
-    product { slug images { url altText isPrimary position } }
+    product { slug images { url altText isPrimary position width height } }
     images { url isPrimary }
     errors { field message code }
   }
 }"""
+# Image URLs are absolute, on the host of the request (Django's test client: testserver).
+MEDIA = "http://testserver/media/"
 
 
 @pytest.fixture(autouse=True)
@@ -30,9 +32,9 @@ def media_root(settings, tmp_path):
     return tmp_path
 
 
-def png(name="pixel.png", color=(200, 30, 30)) -> SimpleUploadedFile:
+def png(name="pixel.png", color=(200, 30, 30), size=(2, 2)) -> SimpleUploadedFile:
     buffer = io.BytesIO()
-    Image.new("RGB", (2, 2), color).save(buffer, format="PNG")
+    Image.new("RGB", size, color).save(buffer, format="PNG")
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
@@ -57,7 +59,7 @@ def upload(client: GraphQLClient, product, files: dict, images: list[dict], **he
 def test_creator_uploads_images_and_gets_their_urls(viewers, catalog, media_root):
     amp = catalog["products"]["amp"]
     response = upload(
-        viewers["creator"], amp, {"0": png(), "1": png("second.png", (0, 0, 255))},
+        viewers["creator"], amp, {"0": png(), "1": png("second.png", (0, 0, 255), (3, 5))},
         [{"file": None, "altText": "Front"}, {"file": None, "isPrimary": True}],
     )
     assert response.status_code == 200, response.content
@@ -66,12 +68,14 @@ def test_creator_uploads_images_and_gets_their_urls(viewers, catalog, media_root
     images = payload["product"]["images"]
     assert [(image["altText"], image["isPrimary"]) for image in images] == [
         ("", True), ("Front", False)]  # primary first
+    assert [(image["width"], image["height"]) for image in images] == [(3, 5), (2, 2)]
     for image in images:
-        assert image["url"].startswith("/media/products/")
-        stored = media_root / image["url"].removeprefix("/media/")
+        assert image["url"].startswith(MEDIA + "products/")
+        stored = media_root / image["url"].removeprefix(MEDIA)
         assert stored.is_file()
-        assert Image.open(stored).size == (2, 2)
-    assert ProductImage.objects.filter(product=amp).count() == 2
+        assert Image.open(stored).size == (image["width"], image["height"])
+    assert sorted(ProductImage.objects.filter(product=amp).values_list("width", "height")) == [
+        (2, 2), (3, 5)]
 
 
 def test_replacing_images_removes_the_old_files_after_commit(
@@ -82,7 +86,7 @@ def test_replacing_images_removes_the_old_files_after_commit(
     old_url = first["data"]["setProductImages"]["images"][0]["url"]
     with django_capture_on_commit_callbacks(execute=True):
         upload(viewers["creator"], amp, {"0": png("new.png")}, [{"file": None}])
-    assert not (media_root / old_url.removeprefix("/media/")).exists()
+    assert not (media_root / old_url.removeprefix(MEDIA)).exists()
     assert ProductImage.objects.filter(product=amp).count() == 1
 
 
@@ -154,4 +158,4 @@ def test_uploaded_images_are_served_from_media_url(viewers, catalog, media_root)
     amp = catalog["products"]["amp"]
     url = upload(viewers["creator"], amp, {"0": png()}, [{"file": None}]).json()[
         "data"]["setProductImages"]["images"][0]["url"]
-    assert Path(media_root, url.removeprefix("/media/")).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(media_root, url.removeprefix(MEDIA)).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,75 @@
+"""Media files: the URL a client gets for a stored file, serving them, recording image sizes."""
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import urlsplit
+
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.static import serve
+
+# What the app serves from MEDIA_ROOT: raster images only. Uploads keep the client's file
+# name, so a file named "x.html" or "x.svg" that Pillow accepts as an image must never be
+# served with a type a browser would run as a document on our origin.
+SERVED_TYPES = frozenset({
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
+})
+
+
+def media_url(file, context=None) -> str:
+    """The absolute URL of a stored `file` (a FieldFile) for the client of `context`.
+
+    Clients use the URL as is (an <img src>, a native app, a CDN cache key), and a relative
+    one only works for a browser page on the API's own origin, so it is absolute:
+
+    - with MEDIA_BASE_URL set (a CDN), settings make it MEDIA_URL, and the storage's URL is
+      already absolute: the same for every viewer;
+    - else it is resolved against the request (`build_absolute_uri`: its scheme and its
+      Host, which ALLOWED_HOSTS has validated);
+    - a context without a request (websocket operations, whose results are shared by all
+      subscribers of a group, whatever host each connected to) keeps the storage's
+      site-relative URL: set MEDIA_BASE_URL for absolute URLs there too.
+    """
+    url = file.url
+    if urlsplit(url).netloc:
+        return url
+    build_absolute_uri = getattr(context, "build_absolute_uri", None)
+    return build_absolute_uri(url) if callable(build_absolute_uri) else url
+
+
+def serve_media(request: HttpRequest, path: str, document_root) -> HttpResponse:
+    """A file below `document_root` (django.views.static.serve: no path escapes it), if it
+    is a raster image; anything else is a 404."""
+    content_type, encoding = mimetypes.guess_type(path)
+    if content_type not in SERVED_TYPES or encoding:
+        raise Http404("No such image.")
+    response = serve(request, path, document_root=document_root)
+    if response.streaming:
+        # Django's ASGI handler reads a synchronous stream whole anyway (in a thread, with a
+        # warning): read it here, in the view's thread.
+        try:
+            whole = HttpResponse(b"".join(response.streaming_content))
+        finally:
+            response.close()
+        for header, value in response.items():
+            whole[header] = value
+        response = whole
+    # A browser opening it directly gets no active content, whatever the bytes are.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class SizedImageField(models.ImageField):
+    """An ImageField that fills width_field/height_field when a file is assigned or saved,
+    never when a row is loaded.
+
+    Django's own also measures, on every model instantiation (post_init), each image whose
+    dimension fields are empty: rows from before those fields existed, or whose file could
+    not be measured, would open their file from storage at every load, and raise when it is
+    missing. Here such rows load with null dimensions instead.
+    """
+
+    def update_dimension_fields(self, instance, force=False, *args, **kwargs):
+        if force:  # an assignment, including FieldFile.save() on the way to the database
+            super().update_dimension_fields(instance, True, *args, **kwargs)
