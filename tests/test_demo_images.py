@@ -30,9 +30,10 @@ from products.management.commands.seed_catalog import ADJECTIVES, MATERIALS
 from products.media import media_url
 from products.models import Category, Product, ProductImage
 from subscriptions.execution import WebsocketContext
-from tests.live_server import BASE_DIR, start_server
+from tests.live_server import BASE_DIR
 from tests.test_seed import reset_catalog, seed
 
+pytest_plugins = ["tests.live_server"]
 pytestmark = pytest.mark.django_db
 
 CATALOG_IMAGES = "{ products(first: 50) { edges { node { images { url width height } } } } }"
@@ -237,15 +238,10 @@ def served_media(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def media_server(django_db_setup, served_media):
-    """A live server of this module's own, so that its MEDIA_ROOT is `served_media`: the
-    shared asgi_server may have started already, on the default MEDIA_ROOT."""
-    server = start_server(connection.settings_dict["NAME"], {"MEDIA_ROOT": str(served_media)})
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.log_path.unlink(missing_ok=True)
+def media_server(asgi_server_with, served_media):
+    """A live server whose MEDIA_ROOT is `served_media`, where the tests seed: the shared
+    asgi_server may have started already, on the default MEDIA_ROOT."""
+    return asgi_server_with(MEDIA_ROOT=str(served_media))
 
 
 def fetch(url: str, data: bytes | None = None) -> tuple[int, Message, bytes]:
