@@ -1,15 +1,16 @@
 """Per-request DataLoader base class, dispatched by our execution context.
 
-promise 2.3's ``DataLoader`` schedules a dispatch job for every queue the moment
-its first key is enqueued (``do_resolve_reject`` -> ``enqueue_post_promise_job``).
-With the default ``ImmediateScheduler`` that job runs synchronously, so each
-``load()`` becomes its own batch of one and nothing is ever batched.
+promise 2.3's ``DataLoader`` schedules a dispatch job for every queue the moment its first
+key is enqueued, which with its default scheduler runs at once: each ``load()`` becomes its
+own batch of one and nothing is ever batched. And it makes a ``Promise`` per key.
 
-``Loader`` replaces that scheduling: ``load()`` only appends to the queue and tells
-the request's ``LoaderRegistry`` that this loader has pending work. The
-``PromiseExecutionContext`` (``schema/execution.py``) asks the registry to dispatch
-all pending queues once the current level of the query has been walked, which
-gives one ``batch_load`` call per loader per level.
+``Loader`` keeps promise's ``DataLoader`` API (``load``, ``load_many``, ``prime``, ``clear``,
+``max_batch_size``, ``cache``, ``batch``) but not its machinery: ``load()`` returns a
+``Deferred`` (dataloaders/deferred.py) and only appends to the queue, telling the request's
+``LoaderRegistry`` that this loader has pending work. The ``PromiseExecutionContext``
+(``schema/execution.py``) asks the registry to dispatch all pending queues once the current
+level of the query has been walked, which gives one ``batch_load`` call per loader per level;
+``dispatch`` settles each key's ``Deferred`` with its value.
 
 Subclasses implement a plain synchronous ``batch_load``::
 
@@ -23,12 +24,13 @@ and resolvers use ``get_loader(info, ProductCategoryLoader).load(category_id)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, MutableMapping
+from collections.abc import Callable, Hashable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from promise import Promise
-from promise.dataloader import DataLoader, dispatch_queue
-from promise.dataloader import Loader as QueuedLoad
+from promise.dataloader import DataLoader
+
+from .deferred import Deferred
 
 if TYPE_CHECKING:
     from .registry import LoaderRegistry
@@ -79,7 +81,7 @@ class Loader(DataLoader):
         max_batch_size: int | None = None,
         cache: bool | None = None,
         get_cache_key: Callable[[Any], Hashable] | None = None,
-        cache_map: MutableMapping[Hashable, Promise] | None = None,
+        cache_map: MutableMapping[Hashable, Deferred] | None = None,
     ) -> None:
         """Bind the loader to one request.
 
@@ -106,32 +108,79 @@ class Loader(DataLoader):
 
         Put an ``Exception`` instance at a key's position to fail only that key.
         Raising fails every key of the batch (and does not cache them).
-        A ``Promise`` of such a list is accepted too.
+        A settled ``Promise`` of such a list is accepted too.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement batch_load(keys).")
 
     def batch_load_fn(self, keys: list[Any]) -> Promise:
-        """Adapt ``batch_load`` to the Promise-returning API of promise's DataLoader.
-
-        If ``batch_load`` raises, promise's ``dispatch_queue_batch`` catches it and
-        rejects every key of this batch, so only the fields that asked for them
-        error.
-        """
+        """promise's ``DataLoader`` insists on one; ``dispatch`` calls ``batch_load``."""
         return Promise.resolve(self.batch_load(list(keys)))
 
-    def do_resolve_reject(
-        self,
-        key: Hashable,
-        resolve: Callable[[Any], None],
-        reject: Callable[[Exception], None],
-    ) -> None:
-        """Queue ``key`` and let the registry know; never dispatch from here.
-
-        This is the executor callback of the Promise created by ``load()``. The
-        upstream version schedules an immediate dispatch, which defeats batching.
-        """
-        self._queue.append(QueuedLoad(key=key, resolve=resolve, reject=reject))
+    def load(self, key: Any = None) -> Deferred:  # type: ignore[override]
+        """The value for ``key``, once this loader's queue is dispatched (or at once, from
+        the cache, or with ``batch = False``)."""
+        if key is None:
+            raise TypeError("loader.load() must be called with a key, not None.")
+        cache_key = self.get_cache_key(key)
+        if self.cache:
+            cached = self._promise_cache.get(cache_key)
+            if cached is not None:
+                return cached
+        deferred = Deferred()
+        if self.cache:
+            self._promise_cache[cache_key] = deferred
+        self._queue.append((key, deferred))
         if self.batch:
             self.registry.mark_pending(self)
         else:
-            dispatch_queue(self)
+            self.dispatch()
+        return deferred
+
+    def prime(self, key: Any, value: Any) -> Loader:
+        """Remember ``value`` for ``key`` unless the key is already known (as promise's)."""
+        cache_key = self.get_cache_key(key)
+        if cache_key not in self._promise_cache:
+            self._promise_cache[cache_key] = (
+                Deferred.rejected(value) if isinstance(value, Exception)
+                else Deferred.fulfilled(value)
+            )
+        return self
+
+    def dispatch(self) -> None:
+        """Load every queued key, in batches of at most ``max_batch_size``."""
+        queue, self._queue = self._queue, []
+        size = self.max_batch_size or len(queue) or 1
+        for start in range(0, len(queue), size):
+            self._dispatch_batch(queue[start : start + size])
+
+    def _dispatch_batch(self, batch: list[tuple[Any, Deferred]]) -> None:
+        keys = [key for key, _ in batch]
+        try:
+            values = self.batch_load(keys)
+            if isinstance(values, Promise):
+                values = values.get() if not values.is_pending else values
+            _check_batch(keys, values)
+        except Exception as error:
+            # As promise's failed_dispatch: nothing of a failed batch stays cached.
+            for key, deferred in batch:
+                self.clear(key)
+                deferred.reject(error)
+            return
+        for (_, deferred), value in zip(batch, values, strict=True):
+            if isinstance(value, Exception):
+                deferred.reject(value)
+            else:
+                deferred.resolve(value)
+
+
+def _check_batch(keys: list[Any], values: Any) -> None:
+    if not isinstance(values, Iterable) or isinstance(values, Promise):
+        raise TypeError(
+            "DataLoader batch_load must return a list of values (or a settled Promise of "
+            f"one), not {values!r}."
+        )
+    if len(values) != len(keys):  # type: ignore[arg-type]
+        raise TypeError(
+            "DataLoader batch_load must return a list of the same length as the list of "
+            f"keys.\n\nKeys:\n{keys}\n\nValues:\n{values}"
+        )

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from graphql import GraphQLResolveInfo
-from promise.dataloader import dispatch_queue
 
 if TYPE_CHECKING:
     from .loader import Loader
@@ -72,18 +71,18 @@ class LoaderRegistry:
     def dispatch_pending(self) -> bool:
         """Dispatch every queue that is pending now; return whether any was.
 
-        Resolving a batch runs the ``.then`` callbacks of the waiting fields
-        synchronously, which resolves the next level of the query and queues its
-        keys. Those keys go to the next call (one batch per level), except when
-        they land on a loader that is later in this round: they simply ride along
-        in its batch, which only means fewer queries.
+        Settling a batch calls the waiting fields back synchronously, which
+        resolves the next level of the query and queues its keys. Those keys go
+        to the next call (one batch per level), except when they land on a loader
+        that is later in this round: they simply ride along in its batch, which
+        only means fewer queries.
         """
         pending = list(self._pending)
         self._pending.clear()
         dispatched = False
         for loader in pending:
             if loader._queue:
-                dispatch_queue(loader)
+                loader.dispatch()
                 dispatched = True
         return dispatched
 

@@ -1,82 +1,76 @@
-"""Synchronous, Promise-aware GraphQL execution with batched DataLoader dispatch.
+"""Synchronous, Promise-aware GraphQL execution of compiled plans, with batched DataLoader
+dispatch.
 
-graphql-core 3 only knows about awaitables. ``promise.Promise`` defines
-``__await__``, so the stock ``ExecutionContext`` either wraps it in coroutines
-(``graphql.execute``) or, with ``graphql_sync``/graphene's ``schema.execute``,
-treats it as a plain value and fails to serialize it. Neither dispatches
-DataLoader queues.
+graphql-core parses and validates; this module executes queries, mutations and each
+subscription event. It subclasses graphql-core's ``ExecutionContext`` (so it plugs into
+``graphql.execute``, graphene-django's view and graphql-core's own test suite) but walks the
+operation's plan (schema/plan.py) instead of re-deciding every field of every object: a plain
+attribute with a leaf value is read and written without a ``ResolveInfo`` or a ``Path``;
+resolvers get a ``ResolveInfo``; paths are built for objects, list items and errors.
 
-``PromiseExecutionContext`` executes synchronously:
+graphql-core 3 only knows about awaitables. ``promise.Promise`` defines ``__await__``, so the
+stock ``ExecutionContext`` either wraps it in coroutines (``graphql.execute``) or, with
+``graphql_sync``, treats it as a plain value and fails to serialize it. Neither dispatches
+DataLoader queues. Here:
 
-1. The first pass walks the query like graphql-core does, building the plain
-   result dicts and lists. A field (or list item) whose resolver returns a
-   pending Promise gets a placeholder in its container and a *pending slot*
-   that remembers where the value goes; its keys wait in the loaders' queues.
-2. While anything is pending, the request's ``LoaderRegistry`` dispatches every
-   pending queue: one ``batch_load`` per loader for the whole level. Each settled
-   Promise calls its slot back, which completes the value (queueing the next
-   level's keys) and writes it into the slot's container.
+1. The first pass walks the plan, building the plain result dicts and lists. A field (or
+   list item) whose resolver returns a pending Promise gets a placeholder in its container
+   and a *pending slot* that remembers where the value goes; its keys wait in the loaders'
+   queues.
+2. While anything is pending, the request's ``LoaderRegistry`` dispatches every pending
+   queue: one ``batch_load`` per loader for the whole level. Each settled Promise calls its
+   slot back, which completes the value (queueing the next level's keys) and writes it into
+   the slot's container.
 3. When nothing under the root is pending any more, the plain data is returned.
 
-Why slots and not Promise chains: chaining every completion with ``.then`` and
-gathering every object with ``Promise.all`` made the promise library's
-bookkeeping (and the garbage it creates) cost several times the execution
-itself. Here Promises exist only where resolvers return them; the executor
-registers one plain callback per pending value and never creates a Promise.
+Why slots and not Promise chains: chaining every completion with ``.then`` and gathering
+every object with ``Promise.all`` made the promise library's bookkeeping (and the garbage it
+creates) cost several times the execution itself. Here Promises exist only where resolvers
+return them; the executor registers one plain callback per pending value.
 
-Errors follow graphql-core exactly, including null propagation: every pending
-slot knows its container's slot (``_Slot.parent``) and whether its own type is
-nullable, so a failing non-null value nulls the nearest nullable ancestor (or
-the whole ``data``). Errors are recorded through graphql-core's
-``collected_errors``, which ignores errors below an already nulled position.
-
-Usage::
-
-    GraphQLView.as_view(schema=schema, execution_context_class=PromiseExecutionContext)
-    schema.execute(query, context_value=ctx, execution_context_class=PromiseExecutionContext)
-    graphql.execute(schema, document, context_value=ctx,
-                    execution_context_class=PromiseExecutionContext)
+Errors follow graphql-core exactly, including null propagation: every pending slot knows its
+container's slot (``_Slot.parent``) and whether its own type is nullable, so a failing
+non-null value nulls the nearest nullable ancestor (or the whole ``data``). Errors are
+recorded through graphql-core's ``collected_errors``, which ignores errors below an already
+nulled position. tests/test_execution_differential.py compares the results with
+graphql-core's own executor, and tests/test_graphql_core_execution.py runs graphql-core's
+execution tests against this class.
 
 Async resolvers are not supported: Promises are the only deferred values and
-``is_awaitable`` is always false. A resolver returning a coroutine gets a field
-error instead of a hanging or half-serialized value.
+``is_awaitable`` is always false. A resolver returning a coroutine gets a field error instead
+of a hanging or half-serialized value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import CoroutineType
 from typing import Any
 
+from django.utils.functional import LazyObject
 from graphql import (
     ExecutionContext,
     FieldNode,
-    GraphQLAbstractType,
-    GraphQLEnumType,
     GraphQLError,
-    GraphQLInterfaceType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLResolveInfo,
-    GraphQLScalarType,
-    GraphQLUnionType,
     OperationDefinitionNode,
+    OperationType,
     located_error,
 )
-from graphql.execution.execute import get_field_def, invalid_return_type_error
+from graphql.execution.execute import SELECTIONS_NESTED_TOO_DEEPLY, invalid_return_type_error
 from graphql.execution.values import get_argument_values
-from graphql.pyutils import Path, Undefined, inspect, is_iterable
+from graphql.pyutils import Path, Undefined, is_iterable
 from promise import Promise
 
+from dataloaders.deferred import PENDING, REJECTED, Deferred
 from dataloaders.registry import find_registry
+from schema.plan import ATTRIBUTE, LEAF, LIST, OBJECT, TYPENAME, FieldPlan, Shape, operation_plan
 
-__all__ = ["PromiseExecutionContext", "PromiseStalledError", "is_promise"]
+__all__ = ["PromiseExecutionContext", "PromiseStalledError"]
 
 # promise 2.3 has no public "add a plain callback" API; see ``_Slot.wait_on``.
 _PROMISE_PENDING = -1
-_PROMISE_FULFILLED = 1
 
 
 class PromiseStalledError(RuntimeError):
@@ -86,11 +80,6 @@ class PromiseStalledError(RuntimeError):
     one built by hand, or a loader whose registry is not on the context). Raised
     instead of looping forever.
     """
-
-
-def is_promise(value: Any) -> bool:
-    """Whether ``value`` is a ``promise.Promise`` (the only deferred value we handle)."""
-    return isinstance(value, Promise)
 
 
 def settled_value(promise: Promise) -> Any:
@@ -115,8 +104,6 @@ def never_awaitable(_value: Any) -> bool:
     return False
 
 
-_LEAF_TYPES = (GraphQLScalarType, GraphQLEnumType)
-_ABSTRACT_TYPES = (GraphQLInterfaceType, GraphQLUnionType)
 
 
 class _Slot:
@@ -164,15 +151,18 @@ class _Slot:
         self.field_nodes: list[FieldNode] | None = None
         self.continue_with: Callable[[Any], Any] | None = None
 
-    def wait_on(self, promise: Promise) -> None:
-        """Call this slot back when ``promise`` settles, without creating a Promise.
+    def wait_on(self, pending: Deferred | Promise) -> None:
+        """Call this slot back when ``pending`` settles.
 
-        ``.then`` would allocate a Promise per call and go through the promise
-        library's settle machinery twice; ``_add_callbacks`` with no target
-        Promise makes the library call our handlers directly. The handlers must
-        never raise (see ``PromiseExecutionContext.resume``).
+        A ``Deferred`` takes plain callbacks. For a ``Promise``, ``.then`` would allocate a
+        Promise per call and go through the promise library's settle machinery twice;
+        ``_add_callbacks`` with no target Promise makes the library call our handlers
+        directly. The handlers must never raise (see ``PromiseExecutionContext.resume``).
         """
-        promise._target()._add_callbacks(self.fulfilled, self.rejected, None)
+        if type(pending) is Deferred:
+            pending.subscribe(self.fulfilled, self.rejected)
+        else:
+            pending._target()._add_callbacks(self.fulfilled, self.rejected, None)
 
     def fulfilled(self, value: Any) -> None:
         self.context.resume(self, value, None)  # type: ignore[union-attr]
@@ -206,22 +196,14 @@ class PromiseExecutionContext(ExecutionContext):
         # Unexpected exceptions raised inside Promise callbacks: the promise
         # library would swallow them, so they are kept and re-raised here.
         self._internal_errors: list[BaseException] = []
+        # What every ResolveInfo of this execution shares, after the field's own parts.
+        self._info_tail: tuple[Any, ...] = ()
+        # graphql-core builds a manager even for an empty list (graphene-django's default).
+        self.uses_middleware = bool(
+            self.middleware_manager and self.middleware_manager.middlewares
+        )
 
     # -- Driving the dispatch loop -------------------------------------------
-
-    def execute_operation(self, operation: OperationDefinitionNode, root_value: Any) -> Any:
-        """Execute the operation and settle everything pending, so ``execute`` gets a dict.
-
-        If a non-null error propagated up to the root, it is already recorded
-        (as graphql-core's ``execute`` would) and ``data`` is null.
-        """
-        data = super().execute_operation(operation, root_value)
-        if isinstance(data, _Slot):  # a query with pending fields
-            self._root = data
-            self.settle(data)
-            data = data.value
-        self.raise_internal_error()
-        return None if self._data_nulled else data
 
     def settle(self, slot: _Slot, open_count: int = 0) -> None:
         """Dispatch DataLoader queues, level by level, until ``slot`` is settled.
@@ -253,119 +235,185 @@ class PromiseExecutionContext(ExecutionContext):
 
     # -- Executing fields ----------------------------------------------------
 
-    def execute_fields(
-        self,
-        parent_type: GraphQLObjectType,
-        source_value: Any,
-        path: Path | None,
-        fields: dict[str, list[FieldNode]],
+    def execute_operation(self, operation: OperationDefinitionNode, root_value: Any) -> Any:
+        """Execute the operation's plan and settle everything pending, so ``execute`` gets a
+        dict.
+
+        If a non-null error propagated up to the root, it is already recorded (as
+        graphql-core's ``execute`` would) and ``data`` is null.
+        """
+        root_type = self.schema.get_root_type(operation.operation)
+        if root_type is None:
+            raise GraphQLError(
+                f"Schema is not configured to execute {operation.operation.value} operation.",
+                operation,
+            )
+        try:
+            fields = operation_plan(
+                self.schema, operation, root_type, self.fragments, self.variable_values,
+                self.field_resolver, self.uses_middleware,
+            )
+        except RecursionError:
+            fields = None
+        if fields is None:
+            raise GraphQLError(SELECTIONS_NESTED_TOO_DEEPLY, operation)
+        self._info_tail = (
+            self.schema, self.fragments, self.root_value, self.operation,
+            self.variable_values, self.context_value, self.is_awaitable,
+        )
+        if operation.operation == OperationType.MUTATION:
+            data = self.execute_fields_serially(fields, root_value)
+        else:
+            data = self.execute_fields(fields, root_value, None)
+        if isinstance(data, _Slot):  # a query with pending fields
+            self._root = data
+            self.settle(data)
+            data = data.value
+        self.raise_internal_error()
+        return None if self._data_nulled else data
+
+    def execute_fields(  # type: ignore[override]
+        self, fields: tuple[FieldPlan, ...], source: Any, path: Path | None
     ) -> dict[str, Any] | _Slot:
         """Execute sibling fields; return the dict, or its slot if any field is pending.
 
-        All siblings are resolved before anything is dispatched, which is what
-        puts their loads into one batch. A pending field holds None (keeping the
-        key order) until its value is written in.
+        A plain attribute holding a leaf value is read and written here, without a ``Path``
+        or a ``ResolveInfo``; anything else goes through ``execute_one``. All siblings are
+        resolved before anything is dispatched, which is what puts their loads into one
+        batch. A pending field holds None (keeping the key order) until its value is written
+        in.
 
-        If a non-null field raises, the exception leaves this dict unfinished, as
-        in graphql-core; its slot then stays unbound, so pending fields already
-        registered here can still record their own errors but nothing propagates
-        from them.
+        If a non-null field raises, the exception leaves this dict unfinished, as in
+        graphql-core; its slot then stays unbound, so pending fields already registered here
+        can still record their own errors but nothing propagates from them.
         """
         results: dict[str, Any] = {}
         slot = None
-        execute_field = self.execute_field
-        for response_name, field_nodes in fields.items():
-            field_path = Path(path, response_name, parent_type.name)
-            result = execute_field(parent_type, source_value, field_nodes, field_path)
-            if result is Undefined:
-                continue
-            if type(result) is _Slot:
+        is_dict = isinstance(source, dict)
+        for field in fields:
+            if field.kind == ATTRIBUTE:
+                try:
+                    value = (
+                        source.get(field.attname, field.default) if is_dict
+                        else getattr(source, field.attname, field.default)
+                    )
+                except Exception as raw_error:
+                    completed = self.field_error(
+                        raw_error, field, Path(path, field.key, field.parent_name)
+                    )
+                else:
+                    shape = field.shape
+                    if shape.kind == LEAF and (
+                        type(value) is shape.identity or (value is None and not shape.non_null)
+                    ):
+                        results[field.key] = value
+                        continue
+                    completed = self.execute_one(field, source, path, value)
+            elif field.kind == TYPENAME:
+                completed = field.parent_name
+            else:
+                completed = self.execute_one(field, source, path)
+            if type(completed) is _Slot:
                 if slot is None:
                     slot = _Slot(results)
                 slot.pending += 1
-                result.parent = slot
-                result.key = response_name
-                result = result.value
-            results[response_name] = result
+                completed.parent = slot
+                completed.key = field.key
+                completed = completed.value
+            results[field.key] = completed
         return results if slot is None else self.pending_or_settled(slot)
 
-    def execute_fields_serially(
-        self,
-        parent_type: GraphQLObjectType,
-        source_value: Any,
-        path: Path | None,
-        fields: dict[str, list[FieldNode]],
+    def execute_fields_serially(  # type: ignore[override]
+        self, fields: tuple[FieldPlan, ...], source: Any
     ) -> dict[str, Any]:
         """Execute top-level mutation fields one after the other.
 
-        The spec requires each mutation to finish before the next starts, so each
-        field's pending values are fully settled (dispatch loop included) before
-        the next resolver runs. A non-null mutation field failing, now or after a
-        dispatch, stops the remaining mutations and nulls ``data``, as in
-        graphql-core.
+        The spec requires each mutation to finish before the next starts, so each field's
+        pending values are fully settled (dispatch loop included) before the next resolver
+        runs. A non-null mutation field failing, now or after a dispatch, stops the
+        remaining mutations and nulls ``data``, as in graphql-core.
         """
         results: dict[str, Any] = {}
-        # One extra pending count keeps the root open between mutations: it is
-        # only ever settled by a failure, which then stops the loop.
+        # One extra pending count keeps the root open between mutations: it is only ever
+        # settled by a failure, which then stops the loop.
         root = self._root = _Slot(results, pending=1)
-        for response_name, field_nodes in fields.items():
-            field_path = Path(path, response_name, parent_type.name)
-            result = self.execute_field(parent_type, source_value, field_nodes, field_path)
-            if result is Undefined:
-                continue
-            if type(result) is _Slot:
+        for field in fields:
+            completed = self.execute_one(field, source, None)
+            if type(completed) is _Slot:
                 root.pending += 1
-                result.parent = root
-                result.key = response_name
-                results[response_name] = result.value
+                completed.parent = root
+                completed.key = field.key
+                results[field.key] = completed.value
                 self.settle(root, open_count=1)
                 if self._data_nulled:
                     break
             else:
-                results[response_name] = result
+                results[field.key] = completed
         return results
 
-    def execute_field(
-        self,
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_nodes: list[FieldNode],
-        path: Path,
+    def execute_one(
+        self, field: FieldPlan, source: Any, parent_path: Path | None, value: Any = Undefined
     ) -> Any:
-        """Resolve one field and complete its value (see graphql-core's version).
+        """One field, completed: its value, None after a field error, or an unbound
+        ``_Slot`` (path and nullability set, container and key left to the caller) while it
+        is pending. A non-null field's error propagates (``handle_field_error``).
 
-        Returns the completed value, or an unbound ``_Slot`` (path and nullability
-        set here, container and key set by the caller) if it is pending. Errors
-        raised now go through ``handle_field_error`` (null, or re-raise for
-        non-null types); errors of pending values are handled when they settle.
+        ``value`` is the attribute already read by ``execute_fields``, if any.
         """
-        field_def = get_field_def(self.schema, parent_type, field_nodes[0])
-        if not field_def:
-            return Undefined
-
-        return_type = field_def.type
-        resolve_fn = field_def.resolve or self.field_resolver
-        if self.middleware_manager:
-            resolve_fn = self.middleware_manager.get_field_resolver(resolve_fn)
-        info = self.build_resolve_info(field_def, field_nodes, parent_type, path)
-
+        path = Path(parent_path, field.key, field.parent_name)
         try:
-            if field_def.args:
-                args = get_argument_values(field_def, field_nodes[0], self.variable_values)
-                result = resolve_fn(source, info, **args)
-            else:  # what get_argument_values would return, minus a call per field
-                result = resolve_fn(source, info)
-            if isinstance(result, CoroutineType):
-                self.reject_coroutine(result, info)
-            completed = self.complete_value(return_type, field_nodes, info, path, result)
+            if field.kind == TYPENAME:
+                return field.parent_name
+            if field.kind == ATTRIBUTE:
+                if value is Undefined:
+                    value = (
+                        source.get(field.attname, field.default) if isinstance(source, dict)
+                        else getattr(source, field.attname, field.default)
+                    )
+                completed = self.complete(field.shape, field, path, value, None)
+            else:
+                completed = self.execute_field(field, source, path)
         except Exception as raw_error:
-            error = located_error(raw_error, field_nodes, path.as_list())
-            self.handle_field_error(error, return_type, path)
-            return None
+            return self.field_error(raw_error, field, path)
         if type(completed) is _Slot:
             completed.path = path
-            completed.nullable = not isinstance(return_type, GraphQLNonNull)
+            completed.nullable = not field.shape.non_null
         return completed
+
+    def field_error(self, raw_error: Exception, field: FieldPlan, path: Path) -> None:
+        """Locate the error; null the field, or propagate it from a non-null field."""
+        error = located_error(raw_error, field.field_nodes, path.as_list())
+        self.handle_field_error(error, field.return_type, path)
+
+    def execute_field(  # type: ignore[override]
+        self, field: FieldPlan, source: Any, path: Path
+    ) -> Any:
+        """Call a field's resolver and complete its value; errors propagate to the caller.
+
+        Returns the completed value, or an unbound ``_Slot`` if it is pending.
+        """
+        info = self.resolve_info(field, path)
+        resolve = field.resolve
+        if self.uses_middleware:
+            resolve = self.middleware_manager.get_field_resolver(resolve)  # type: ignore
+        if not field.takes_args:
+            result = resolve(source, info)
+        elif field.static_args is not None:
+            result = resolve(source, info, **field.static_args)
+        else:
+            arguments = get_argument_values(
+                field.field_def, field.field_nodes[0], self.variable_values
+            )
+            result = resolve(source, info, **arguments)
+        if isinstance(result, CoroutineType):
+            self.reject_coroutine(result, info)
+        return self.complete(field.shape, field, path, result, info)
+
+    def resolve_info(self, field: FieldPlan, path: Path) -> GraphQLResolveInfo:
+        return GraphQLResolveInfo(
+            field.name, field.field_nodes, field.return_type, field.parent_type, path,
+            *self._info_tail,
+        )
 
     @staticmethod
     def reject_coroutine(result: Any, info: GraphQLResolveInfo) -> None:
@@ -379,91 +427,81 @@ class PromiseExecutionContext(ExecutionContext):
 
     # -- Completing values ---------------------------------------------------
 
-    def complete_value(
-        self,
-        return_type: GraphQLOutputType,
-        field_nodes: list[FieldNode],
-        info: GraphQLResolveInfo,
-        path: Path,
-        result: Any,
+    def complete(
+        self, shape: Shape, field: FieldPlan, path: Path, result: Any,
+        info: GraphQLResolveInfo | None,
     ) -> Any:
         """Complete ``result`` as graphql-core does; a wait slot if it is a pending Promise.
 
-        A settled Promise (a cache hit, or a ``.then`` of one) is unwrapped right
-        away. A pending one is completed, with the same ``return_type`` (so
-        non-null checks included), when it settles.
+        A settled Promise (a cache hit, or a ``.then`` of one) is unwrapped right away. A
+        pending one is completed, with the same shape (non-null checks included), when it
+        settles. ``info`` is built only if an ``is_type_of`` or ``resolve_type`` needs it.
         """
-        if isinstance(result, Promise):
+        if type(result) is Deferred:
+            if result._state == PENDING:
+                return self.wait_for(
+                    result,
+                    field.field_nodes,
+                    lambda value: self.complete(shape, field, path, value, info),
+                )
+            if result._state == REJECTED:
+                raise result._value
+            result = result._value
+        elif isinstance(result, Promise):
             target = result._target()
-            state = target._state
-            if state == _PROMISE_PENDING:
+            if target._state == _PROMISE_PENDING:
                 return self.wait_for(
                     target,
-                    field_nodes,
-                    lambda value: self.complete_value(return_type, field_nodes, info, path, value),
+                    field.field_nodes,
+                    lambda value: self.complete(shape, field, path, value, info),
                 )
             result = settled_value(target)  # raises the reason of a rejected one
         if isinstance(result, Exception):
             raise result
-
-        # Non-null is checked here rather than by recursing on ``of_type`` as
-        # graphql-core does: same result, one call less for most fields.
-        non_null = isinstance(return_type, GraphQLNonNull)
-        if non_null:
-            return_type = return_type.of_type  # type: ignore[union-attr]
-
         if result is None or result is Undefined:
-            completed = None
-        elif isinstance(return_type, _LEAF_TYPES):
-            completed = self.complete_leaf_value(return_type, result)
-        elif isinstance(return_type, GraphQLObjectType):
-            completed = self.complete_object_value(return_type, field_nodes, info, path, result)
-        elif isinstance(return_type, GraphQLList):
-            completed = self.complete_list_value(return_type, field_nodes, info, path, result)
-        elif isinstance(return_type, _ABSTRACT_TYPES):
-            completed = self.complete_abstract_value(return_type, field_nodes, info, path, result)
-        else:
-            raise TypeError(  # pragma: no cover (graphql-core's wording)
-                f"Cannot complete value of unexpected output type: '{inspect(return_type)}'."
-            )
-        if completed is None and non_null:
-            raise TypeError(
-                "Cannot return null for non-nullable field"
-                f" {info.parent_type.name}.{info.field_name}."
-            )
-        return completed
+            if shape.non_null:
+                raise TypeError(
+                    f"Cannot return null for non-nullable field {field.parent_name}.{field.name}."
+                )
+            return None
+        kind = shape.kind
+        if kind == LEAF:
+            if type(result) is shape.identity:
+                return result
+            return self.complete_leaf_value(shape.type, result)  # type: ignore[arg-type]
+        if kind == OBJECT:
+            return self.complete_object(shape, shape.type, field, path, result, info)
+        if kind == LIST:
+            return self.complete_list(shape, field, path, result, info)
+        return self.complete_abstract(shape, field, path, result, info)
 
-    def complete_list_value(
-        self,
-        return_type: GraphQLList[GraphQLOutputType],
-        field_nodes: list[FieldNode],
-        info: GraphQLResolveInfo,
-        path: Path,
-        result: Iterable[Any],
+    def complete_list(
+        self, shape: Shape, field: FieldPlan, path: Path, result: Any,
+        info: GraphQLResolveInfo | None,
     ) -> list[Any] | _Slot:
         """Complete each item; return the list, or its slot if any item is pending.
 
-        Item errors are handled per item, as for fields (null item, or propagation
-        to the list for non-null items). Async iterables are not supported.
+        Item errors are handled per item, as for fields (null item, or propagation to the
+        list for non-null items). Async iterables are not supported.
         """
-        if not is_iterable(result):
+        if type(result) is not list and not is_iterable(result):
             raise GraphQLError(
                 "Expected Iterable, but did not find one for field"
-                f" '{info.parent_type.name}.{info.field_name}'."
+                f" '{field.parent_name}.{field.name}'."
             )
-        item_type = return_type.of_type
-        item_nullable = not isinstance(item_type, GraphQLNonNull)
-        complete_value = self.complete_value
+        item = shape.item
+        assert item is not None
+        complete = self.complete
         completed_results: list[Any] = []
         append = completed_results.append
         slot = None
-        for index, item in enumerate(result):
-            item_path = path.add_key(index, None)
+        for index, value in enumerate(result):
+            item_path = Path(path, index, None)
             try:
-                completed = complete_value(item_type, field_nodes, info, item_path, item)
+                completed = complete(item, field, item_path, value, info)
             except Exception as raw_error:
-                error = located_error(raw_error, field_nodes, item_path.as_list())
-                self.handle_field_error(error, item_type, item_path)
+                error = located_error(raw_error, field.field_nodes, item_path.as_list())
+                self.handle_field_error(error, item.output_type, item_path)
                 completed = None
             if type(completed) is _Slot:
                 if slot is None:
@@ -472,56 +510,67 @@ class PromiseExecutionContext(ExecutionContext):
                 completed.parent = slot
                 completed.key = index
                 completed.path = item_path
-                completed.nullable = item_nullable
+                completed.nullable = not item.non_null
                 completed = completed.value
             append(completed)
         return completed_results if slot is None else self.pending_or_settled(slot)
 
-    def complete_abstract_value(
-        self,
-        return_type: GraphQLAbstractType,
-        field_nodes: list[FieldNode],
-        info: GraphQLResolveInfo,
-        path: Path,
-        result: Any,
+    def complete_abstract(
+        self, shape: Shape, field: FieldPlan, path: Path, result: Any,
+        info: GraphQLResolveInfo | None,
     ) -> Any:
         """Resolve the runtime type (possibly via a Promise), then complete as object."""
-        resolve_type_fn = return_type.resolve_type or self.type_resolver
-        runtime_type = resolve_type_fn(result, info, return_type)
+        info = info or self.resolve_info(field, path)
+        abstract_type = shape.type
+        resolve_type_fn = abstract_type.resolve_type or self.type_resolver  # type: ignore
+        runtime_type = resolve_type_fn(result, info, abstract_type)
 
         def complete_runtime_object(runtime_type_name: Any) -> Any:
             runtime_type = self.ensure_valid_runtime_type(
-                runtime_type_name, return_type, field_nodes, info, result
+                runtime_type_name, abstract_type, field.field_nodes, info, result
             )
-            return self.complete_object_value(runtime_type, field_nodes, info, path, result)
+            return self.complete_object(shape, runtime_type, field, path, result, info)
 
-        return self.then(runtime_type, field_nodes, complete_runtime_object)
+        return self.then(runtime_type, field.field_nodes, complete_runtime_object)
 
-    def complete_object_value(
-        self,
-        return_type: GraphQLObjectType,
-        field_nodes: list[FieldNode],
-        info: GraphQLResolveInfo,
-        path: Path,
-        result: Any,
+    def complete_object(
+        self, shape: Shape, object_type: GraphQLObjectType, field: FieldPlan, path: Path,
+        result: Any, info: GraphQLResolveInfo | None,
     ) -> Any:
-        """Check ``is_type_of`` (possibly via a Promise), then execute sub-fields."""
-        sub_field_nodes = self.collect_subfields(return_type, field_nodes)
-        if not return_type.is_type_of:
-            return self.execute_fields(return_type, result, path, sub_field_nodes)
+        """Check ``is_type_of`` (possibly via a Promise), then execute the planned sub-fields.
 
-        def execute_if_type_matches(is_type_of: Any) -> Any:
-            if not is_type_of:
-                raise invalid_return_type_error(return_type, result, field_nodes)
-            return self.execute_fields(return_type, result, path, sub_field_nodes)
+        graphene-django's ``is_type_of`` depends on the value's class alone, so its answer is
+        remembered per class for the position.
+        """
+        is_type_of = object_type.is_type_of
+        if is_type_of is None:
+            return self.execute_fields(shape.fields(object_type), result, path)
+        by_class = shape.type_of_by_class if object_type is shape.type else None
+        if by_class is not None:
+            matches = by_class.get(type(result))
+            if matches is None:
+                matches = is_type_of(result, info or self.resolve_info(field, path))
+                if type(matches) is bool and not isinstance(result, LazyObject):
+                    by_class[type(result)] = matches
+        else:
+            matches = is_type_of(result, info or self.resolve_info(field, path))
 
-        return self.then(return_type.is_type_of(result, info), field_nodes, execute_if_type_matches)
+        def execute_if_type_matches(matches: Any) -> Any:
+            if not matches:
+                raise invalid_return_type_error(object_type, result, field.field_nodes)
+            return self.execute_fields(shape.fields(object_type), result, path)
+
+        return self.then(matches, field.field_nodes, execute_if_type_matches)
 
     # -- Pending slots -------------------------------------------------------
 
     def then(self, value: Any, field_nodes: list[FieldNode], continue_with: Callable) -> Any:
-        """``continue_with(value)`` now, or once ``value`` settles if it is a pending Promise."""
-        if isinstance(value, Promise):
+        """``continue_with(value)`` now, or once ``value`` settles if it is pending."""
+        if type(value) is Deferred:
+            if value._state == PENDING:
+                return self.wait_for(value, field_nodes, continue_with)
+            value = value.get()
+        elif isinstance(value, Promise):
             target = value._target()
             if target._state == _PROMISE_PENDING:
                 return self.wait_for(target, field_nodes, continue_with)
@@ -529,14 +578,14 @@ class PromiseExecutionContext(ExecutionContext):
         return continue_with(value)
 
     def wait_for(
-        self, promise: Promise, field_nodes: list[FieldNode], continue_with: Callable
+        self, pending: Deferred | Promise, field_nodes: list[FieldNode], continue_with: Callable
     ) -> _Slot:
         """An unbound slot that completes with ``continue_with(settled value)``."""
         slot = _Slot(None, 1)
         slot.context = self
         slot.field_nodes = field_nodes
         slot.continue_with = continue_with
-        slot.wait_on(promise)
+        slot.wait_on(pending)
         return slot
 
     def resume(self, slot: _Slot, value: Any, reason: Exception | None) -> None:

@@ -658,11 +658,11 @@ def test_graphql_core_execute_entry_point() -> None:
 
 def test_plain_graphql_core_does_not_understand_promises() -> None:
     """Why PromiseExecutionContext exists."""
-    # graphql_sync (graphene's schema.execute) treats the Promise as a plain value:
+    # graphql_sync (graphene's schema.execute) treats a loader's Deferred as a plain value:
     # graphene's String serializes it with str(), nothing is ever loaded.
     context = Context()
     result = run("{ personName(id: 1) }", context, execution_context_class=None)
-    assert result.data["personName"].startswith("<Promise at ")
+    assert result.data["personName"] == "<Deferred pending>"
     assert context.events == []
 
     # graphql.execute's default predicate sees Promise.__await__, so it would turn
