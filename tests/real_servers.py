@@ -24,6 +24,9 @@ RUNTIME_DIR = Path(os.environ.get("VITRINE_TEST_RUNTIME", BASE_DIR / "var" / "te
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     os.environ.setdefault("SECRET_KEY", "vitrine-test-secret-key-long-enough-for-hs256-signing")
+    # Seeds and uploads write image files: never into the developer's var/media. xdist
+    # workers, live servers and subprocesses inherit it.
+    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="vitrine-media-"))
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = start_postgres()
         # xdist workers inherit this and add their own suffix to it.
