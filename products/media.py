@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import mimetypes
-from urllib.parse import urlsplit
 
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,10 +30,23 @@ def media_url(file, context=None) -> str:
       site-relative URL: set MEDIA_BASE_URL for absolute URLs there too.
     """
     url = file.url
-    if urlsplit(url).netloc:
-        return url
-    build_absolute_uri = getattr(context, "build_absolute_uri", None)
-    return build_absolute_uri(url) if callable(build_absolute_uri) else url
+    if not url.startswith("/") or url.startswith("//"):
+        return url  # already absolute (or scheme-relative): MEDIA_BASE_URL
+    origin = request_origin(context)
+    return origin + url if origin else url
+
+
+def request_origin(context) -> str | None:
+    """`https://host` of the request, worked out once per request (a page has many images).
+    None for a context that is not an HTTP request."""
+    origin = getattr(context, "_vitrine_origin", None)
+    if origin is None:
+        build_absolute_uri = getattr(context, "build_absolute_uri", None)
+        if not callable(build_absolute_uri):
+            return None
+        origin = build_absolute_uri("/")[:-1]
+        context._vitrine_origin = origin
+    return origin
 
 
 def serve_media(request: HttpRequest, path: str, document_root) -> HttpResponse:

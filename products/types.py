@@ -200,7 +200,7 @@ class ProductType(DjangoObjectType):
             return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
 
         return get_loader(info, ReviewPageLoader).load((self.pk, request)).then(
-            lambda page: build_connection(ReviewType._meta.connection, request, page, count)
+            lambda page: build_connection(request, page, count)
         )
 
     def resolve_related_products(self, info, first: int):

@@ -138,30 +138,57 @@ class CountableConnection(relay.Connection):
     total_count = graphene.Int(required=True, description="Items matching, over all pages.")
 
     def resolve_total_count(self, info: graphene.ResolveInfo) -> Any:
-        return self.count()
+        return self.count()  # type: ignore[attr-defined]  # a Connection (below)
 
 
-def build_connection(
-    connection_type: type[CountableConnection],
-    request: PageRequest,
-    page: Page,
-    count: Callable[[], Any],
-) -> CountableConnection:
-    """The connection of one page; `count` answers `totalCount` (a number or a Promise)."""
-    edges = [
-        connection_type.Edge(node=row, cursor=encode(request.ordering, row)) for row in page.rows
-    ]
-    connection = connection_type(
-        edges=edges,
-        page_info=relay.PageInfo(
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-            has_previous_page=page.has_previous,
-            has_next_page=page.has_next,
-        ),
-    )
-    connection.count = count
-    return connection
+class Edge:
+    """An edge whose cursor is signed only if a client selects it (HMAC and JSON per row)."""
+
+    __slots__ = ("node", "ordering")
+
+    def __init__(self, node: Model, ordering: Ordering) -> None:
+        self.node = node
+        self.ordering = ordering
+
+    @property
+    def cursor(self) -> str:
+        return encode(self.ordering, self.node)
+
+
+class PageInfo:
+    """Relay's page info, its cursors made only if selected."""
+
+    __slots__ = ("edges", "has_next_page", "has_previous_page")
+
+    def __init__(self, edges: list[Edge], page: Page) -> None:
+        self.edges = edges
+        self.has_previous_page = page.has_previous
+        self.has_next_page = page.has_next
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.edges[0].cursor if self.edges else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.edges[-1].cursor if self.edges else None
+
+
+class Connection:
+    """One page of a connection: what its graphene type's default resolvers read."""
+
+    __slots__ = ("count", "edges", "page_info")
+
+    def __init__(self, edges: list[Edge], page_info: PageInfo, count: Callable[[], Any]):
+        self.edges = edges
+        self.page_info = page_info
+        self.count = count
+
+
+def build_connection(request: PageRequest, page: Page, count: Callable[[], Any]) -> Connection:
+    """The connection of one page; `count` answers `totalCount` (a number or a Deferred)."""
+    edges = [Edge(row, request.ordering) for row in page.rows]
+    return Connection(edges, PageInfo(edges, page), count)
 
 
 class KeysetConnection:
@@ -183,7 +210,7 @@ class KeysetConnection:
     def resolve_connection(cls, connection, args, iterable, max_limit=None):
         queryset = maybe_queryset(iterable)
         request, page = paginate(queryset, args)
-        return build_connection(connection, request, page, queryset.count)
+        return build_connection(request, page, queryset.count)
 
 
 class BoundedConnectionField(KeysetConnection, DjangoConnectionField):
