@@ -24,6 +24,7 @@ __all__ = [
     "find_registry",
     "get_loader",
     "get_registry",
+    "release",
 ]
 
 REGISTRY_ATTRIBUTE = "loaders"
@@ -85,6 +86,22 @@ class LoaderRegistry:
                 loader.dispatch()
                 dispatched = True
         return dispatched
+
+
+def release(context: Any) -> None:
+    """Detach the context's registry and empty its loaders, at the end of a request.
+
+    Loaders and their registry reference each other, and the context references the
+    registry: emptied, what they cached goes with reference counting, not a GC pass.
+    """
+    registry = vars(context).pop(REGISTRY_ATTRIBUTE, None)
+    if registry is None:
+        return
+    for loader in registry._loaders.values():
+        loader.clear_all()
+        loader._queue = []
+    registry._loaders.clear()
+    registry._pending.clear()
 
 
 def find_registry(context: Any) -> LoaderRegistry | None:

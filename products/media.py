@@ -29,7 +29,25 @@ def media_url(file, context=None) -> str:
       subscribers of a group, whatever host each connected to) keeps the storage's
       site-relative URL: set MEDIA_BASE_URL for absolute URLs there too.
     """
-    url = file.url
+    return absolute_url(file.url, context)
+
+
+def file_url(instance: models.Model, field_name: str, context=None) -> str:
+    """`media_url` of a model's file field, read without building its FieldFile.
+
+    A FieldFile references its instance and the instance keeps it: each image row of a page
+    would be a reference cycle, left for the garbage collector instead of being freed when
+    the response is written.
+    """
+    field = instance._meta.get_field(field_name)
+    value = vars(instance).get(field.attname)
+    if value is None:  # deferred: load it the usual way
+        return media_url(getattr(instance, field_name), context)
+    name = value.name if hasattr(value, "name") else value
+    return absolute_url(field.storage.url(name), context)  # type: ignore[attr-defined]
+
+
+def absolute_url(url: str, context=None) -> str:
     if not url.startswith("/") or url.startswith("//"):
         return url  # already absolute (or scheme-relative): MEDIA_BASE_URL
     origin = request_origin(context)

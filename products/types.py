@@ -18,7 +18,7 @@ from dataloaders.catalog import (
 )
 from dataloaders.registry import get_loader
 from products.filters import ProductFilter
-from products.media import media_url
+from products.media import file_url
 from products.models import Category, Product, ProductImage, Review
 from schema.cursors import Ordering
 from schema.node import Node
@@ -55,7 +55,7 @@ class ProductImageType(DjangoObjectType):
         return ProductImage.objects.filter(pk=id, product__in=visible).first()
 
     def resolve_url(self, info) -> str:
-        return media_url(self.image, info.context)
+        return file_url(self, "image", info.context)
 
 
 REVIEW_ORDERING = Ordering.of(Review.objects.all())

@@ -50,6 +50,7 @@ from graphql import (
 )
 
 from accounts.auth import AuthenticationFailed, authenticate_request
+from dataloaders import registry as loader_registry
 from schema import (
     document_cache,
     errors,
@@ -330,9 +331,7 @@ class VitrineGraphQLView(GraphQLView):
         except RecursionError:
             result = self._refused(request, too_deep_error(), record)
         finally:
-            # The request and its loaders reference each other: break the cycle now, so
-            # their objects go with reference counting rather than a full GC pass.
-            vars(request).pop("loaders", None)
+            loader_registry.release(request)
             request_log.emit(record)
         return result
 

@@ -24,6 +24,7 @@ from graphql import (
 )
 from graphql.language import FieldNode, Visitor
 
+from dataloaders import registry as loader_registry
 from products.querysets import is_staff
 from schema import errors
 from schema.errors import RequestRefused
@@ -189,7 +190,7 @@ def _execute(prepared: PreparedOperation, user, root_value: Any = None,
             execution_context_class=PromiseExecutionContext,
         )
     finally:
-        context.__dict__.pop("loaders", None)
+        loader_registry.release(context)
 
 
 def execute_single(prepared: PreparedOperation, user, auth_method: str) -> dict[str, Any]:
