@@ -1,5 +1,6 @@
 """Settings for benchmarks: production-like (DEBUG off) on a seeded SQLite catalog."""
 import os
+import warnings
 from pathlib import Path
 
 VAR_DIR = Path(__file__).resolve().parent.parent / "var"
@@ -15,6 +16,8 @@ from project.settings import *  # noqa: E402, F403
 
 ROOT_URLCONF = "bench.urls"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# WhiteNoise looks for collected static files, which a benchmark does not need.
+warnings.filterwarnings("ignore", "No directory at", UserWarning)
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # One client sends thousands of requests a second: the cost throttle would answer 429s, and
 # the 100-product page costs 1,902 points (over the default 1,000). The cost computation and
