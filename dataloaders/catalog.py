@@ -11,12 +11,17 @@ from django.db.models import Avg, Count, F, Window
 from django.db.models.functions import RowNumber
 
 from dataloaders.loader import Loader
+from dataloaders.rows import lean_rows
 from products.models import Category, Favorite, Product, ProductImage, Review
+
+CATEGORY_COLUMNS = tuple(field.attname for field in Category._meta.concrete_fields)
+IMAGE_COLUMNS = tuple(field.attname for field in ProductImage._meta.concrete_fields)
 
 
 class CategoryByIdLoader(Loader):
     def batch_load(self, keys):
-        categories = Category.objects.in_bulk(keys)
+        rows = lean_rows(Category.objects.filter(pk__in=keys).order_by(), CATEGORY_COLUMNS)
+        categories = {category.pk: category for category in rows}
         return [categories.get(key) for key in keys]
 
 
@@ -31,7 +36,7 @@ class CategoryChildrenLoader(Loader):
 
     def batch_load(self, keys):
         children = defaultdict(list)
-        found = list(Category.objects.filter(parent_id__in=keys))
+        found = lean_rows(Category.objects.filter(parent_id__in=keys), CATEGORY_COLUMNS)
         prime_categories(self.registry.get(CategoryByIdLoader), found)
         for category in found:
             children[category.parent_id].append(category)
@@ -51,7 +56,12 @@ class ProductImagesLoader(Loader):
 
     def batch_load(self, keys):
         images = defaultdict(list)
-        for image in ProductImage.objects.filter(product_id__in=keys):
+        # Ordered by the product's id, not by "product" (Meta.ordering): that would join the
+        # product table to sort by its own ordering.
+        rows = ProductImage.objects.filter(product_id__in=keys).order_by(
+            "product_id", "-is_primary", "position", "pk"
+        )
+        for image in lean_rows(rows, IMAGE_COLUMNS):
             images[image.product_id].append(image)
         return [images[key] for key in keys]
 
@@ -71,18 +81,19 @@ class ReviewStatsLoader(Loader):
 
 
 class ReviewPageLoader(Loader):
-    """(product id, PageRequest) → that product's page of reviews, newest first.
+    """(product id, PageRequest, columns) → that product's page of reviews, newest first,
+    with those columns.
 
     One query for every product of the level asked the same page: ROW_NUMBER() partitioned by
     product, over the rows past the page's cursors (REFERENCE.md §8).
     """
 
     def batch_load(self, keys):
-        ids_by_request = defaultdict(set)
-        for product_id, request in keys:
-            ids_by_request[request].add(product_id)
+        ids_by_page = defaultdict(set)
+        for product_id, request, columns in keys:
+            ids_by_page[request, columns].add(product_id)
         pages = {}
-        for request, product_ids in ids_by_request.items():
+        for (request, columns), product_ids in ids_by_page.items():
             fetched = defaultdict(list)
             numbered = request.seek(Review.objects.filter(product_id__in=product_ids)).annotate(
                 position=Window(
@@ -91,10 +102,10 @@ class ReviewPageLoader(Loader):
             )
             start = request.offset
             window = numbered.filter(position__gt=start, position__lte=start + request.fetch)
-            for review in window.order_by("product_id", "position"):
+            for review in lean_rows(window.order_by("product_id", "position"), columns):
                 fetched[review.product_id].append(review)
             for product_id in product_ids:
-                pages[product_id, request] = request.page(fetched[product_id])
+                pages[product_id, request, columns] = request.page(fetched[product_id])
         return [pages[key] for key in keys]
 
 

@@ -17,6 +17,7 @@ from dataloaders.catalog import (
     ReviewStatsLoader,
 )
 from dataloaders.registry import get_loader
+from dataloaders.rows import selected_columns
 from products.filters import ProductFilter
 from products.media import file_url
 from products.models import Category, Product, ProductImage, Review
@@ -59,6 +60,8 @@ class ProductImageType(DjangoObjectType):
 
 
 REVIEW_ORDERING = Ordering.of(Review.objects.all())
+# A page's reviews always carry their product (to be grouped) and their cursor's columns.
+REVIEW_COLUMNS = ("product_id", *REVIEW_ORDERING.attnames(Review))
 
 
 class ReviewType(DjangoObjectType):
@@ -164,6 +167,12 @@ class ProductType(DjangoObjectType):
         filterset_class = ProductFilter
         connection_class = CountableConnection
 
+    # Columns the fields that are not columns themselves read (dataloaders/rows.py).
+    column_needs = {
+        "is_available": ("is_published", "stock"),
+        "related_products": ("category_id",),
+    }
+
     @classmethod
     def get_queryset(cls, queryset, info):
         return queryset.visible_to(info.context.user)
@@ -195,11 +204,14 @@ class ProductType(DjangoObjectType):
 
     def resolve_reviews(self, info, **args):
         request = PageRequest.from_args(args, REVIEW_ORDERING, Review)
+        columns = selected_columns(
+            info, Review, through=("edges", "node"), always=REVIEW_COLUMNS
+        )
 
         def count():
             return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
 
-        return get_loader(info, ReviewPageLoader).load((self.pk, request)).then(
+        return get_loader(info, ReviewPageLoader).load((self.pk, request, columns)).then(
             lambda page: build_connection(request, page, count)
         )
 

@@ -60,6 +60,13 @@ class Ordering:
             ("-" if descending != reverse else "") + name for name, descending in self.columns
         ]
 
+    def attnames(self, model: type[Model]) -> tuple[str, ...]:
+        """The columns a row needs for its cursor."""
+        return tuple(
+            model._meta.pk.attname if name == "pk" else model._meta.get_field(name).attname
+            for name, _ in self.columns
+        )
+
     def values_of(self, row: Model) -> list[Any]:
         return [getattr(row, name) for name, _ in self.columns]
 

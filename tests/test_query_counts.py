@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from graphql_relay import to_global_id
 
@@ -50,6 +52,45 @@ def test_catalog_page_costs_the_same_six_queries_at_10_and_100_products(seeded):
     assert len(large_data["products"]["edges"]) == 100
     # page, categories, images, review stats, reviews window, authors
     assert small == large == 6
+
+
+def field_selections(type_name: str) -> dict[str, str]:
+    """Each field of the type, as a selection of its own (objects by `id`)."""
+    from graphql import get_named_type, is_leaf_type
+
+    from schema.schema import schema
+
+    selections = {}
+    for name, field in schema.graphql_schema.get_type(type_name).fields.items():
+        if is_leaf_type(get_named_type(field.type)):
+            selections[name] = name
+        elif name == "reviews":
+            selections[name] = "reviews(first: 2) { edges { node { id } } }"
+        elif not field.args:
+            selections[name] = f"{name} {{ id }}"
+    return selections
+
+
+def test_lean_rows_hold_every_column_a_product_page_reads(seeded):
+    """Rows carry only the columns the selection reads: each field of Product, and of the
+    reviews of a page, selected alone, loads nothing row by row (a missing column would
+    cost a query per row, so 20 rows would cost more than 2)."""
+    staff = get_user_model().objects.get(username="staff")  # the seed's
+    reviewed = Product.objects.annotate(count=Count("reviews")).order_by("-count", "pk")[0]
+    assert reviewed.count > 2
+    pages = {
+        f"Product.{name}": "{ products(first: $first) { edges { node { %s } } } }" % selection
+        for name, selection in field_selections("Product").items()
+    } | {
+        f"Review.{name}": '{ product(slug: "%s") { reviews(first: $first) { edges { node { %s }'
+        " } } } }" % (reviewed.slug, selection)
+        for name, selection in field_selections("Review").items()
+    }
+    for field, page in pages.items():
+        query = "query ($first: Int!) " + page
+        small, _ = count_queries(GraphQLClient(staff), query, {"first": 2})
+        large, _ = count_queries(GraphQLClient(staff), query, {"first": 20})
+        assert small == large, field
 
 
 def test_nested_review_pages_are_per_product(seeded):

@@ -1,0 +1,130 @@
+"""Lean rows: model instances built straight from `values_list` tuples, with only the columns
+the query selects.
+
+A loader that reads whole rows (`auth_user` with its password hash, a review's body, a
+product's description) and lets Django's `Model.from_db` build each instance (`__init__`
+over every field, `pre_init`/`post_init` signals) spent more time on that than on the SQL.
+Here a loader asks `selected_columns(info, model, ...)` which columns the selection at its
+field reads — the concrete model fields it selects by name, the columns its other fields
+declare they need, and the primary key — and `lean_rows` builds instances with just those in
+their `__dict__`. They are real model instances (methods, properties, `is_type_of` work); a
+column that was not fetched loads on access like any deferred field.
+
+The visibility rule is untouched: it is the queryset the loader passes in.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.db.models.base import ModelState
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+
+
+def lean_rows(queryset: QuerySet, columns: Iterable[str], annotations: Iterable[str] = ()
+              ) -> list[Model]:
+    """The queryset's rows as instances holding `columns` (attnames) and `annotations`."""
+    model = queryset.model
+    names = (*columns, *annotations)
+    db = queryset.db
+    new = Model.__new__
+    rows = []
+    for values in queryset.values_list(*names):
+        instance = new(model)
+        state = ModelState()
+        state.adding = False
+        state.db = db
+        attributes = instance.__dict__
+        attributes.update(zip(names, values, strict=True))
+        attributes["_state"] = state
+        rows.append(instance)
+    return rows
+
+
+def selected_columns(
+    info: GraphQLResolveInfo,
+    model: type[Model],
+    *,
+    through: tuple[str, ...] = (),
+    needs: Mapping[str, tuple[str, ...]] = {},
+    always: tuple[str, ...] = (),
+) -> tuple[str, ...]:
+    """The attnames of `model` that the selection of this field reads.
+
+    `through` walks down to the objects the rows become (`("edges", "node")` for a
+    connection). `needs` maps a selected field that is not a column of its own to the
+    columns its resolver reads; `always` (attnames) is read whatever is selected. Directives are
+    ignored and fragments of every type included: a superset, the same for every request of
+    the document, so it is worked out once per field of a document.
+    """
+    key = (id(info.field_nodes[0]), model, through, tuple(needs.items()), always)
+    with _lock:
+        cached = _memo.get(key)
+        if cached is not None and cached[0] is info.field_nodes[0]:
+            return cached[1]
+    names = _selected_names(info.field_nodes, info.fragments, through)
+    fields = {field.name: field for field in model._meta.concrete_fields}
+    columns = dict.fromkeys((model._meta.pk.attname, *always))
+    for name in names:
+        field = fields.get(name)
+        if field is not None:
+            columns[field.attname] = None
+        for needed in needs.get(name, ()):
+            columns[needed] = None
+    result = tuple(columns)
+    with _lock:
+        _memo[key] = (info.field_nodes[0], result)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return result
+
+
+_MEMO_SIZE = 2000
+_memo: OrderedDict[tuple[Any, ...], tuple[FieldNode, tuple[str, ...]]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _selected_names(field_nodes: list[FieldNode], fragments: Mapping[str, Any],
+                    through: tuple[str, ...]) -> set[str]:
+    """Snake-case names of the fields selected below `field_nodes`, then below `through`."""
+    nodes: list[FieldNode] = list(field_nodes)
+    for step in through:
+        nodes = [
+            child for node in nodes for child in _children(node.selection_set, fragments)
+            if child.name.value == step
+        ]
+    return {
+        _snake(child.name.value)
+        for node in nodes for child in _children(node.selection_set, fragments)
+    }
+
+
+def _children(selection_set: SelectionSetNode | None, fragments: Mapping[str, Any],
+              seen: frozenset[str] = frozenset()) -> list[FieldNode]:
+    if selection_set is None:
+        return []
+    found: list[FieldNode] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            found.append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            found += _children(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in seen:
+                found += _children(fragments[name].selection_set, fragments, seen | {name})
+    return found
+
+
+def _snake(name: str) -> str:
+    """graphene's camelCase field names back to the Python (model) names."""
+    return "".join("_" + char.lower() if char.isupper() else char for char in name)
