@@ -9,7 +9,6 @@ context can dispatch them level by level without any global state.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
@@ -28,7 +27,8 @@ __all__ = [
 ]
 
 REGISTRY_ATTRIBUTE = "loaders"
-"""Attribute (or key, for dict contexts) holding the registry on the context."""
+"""Attribute holding the registry on the context (an object: the request, or the websocket
+execution's context)."""
 
 LoaderT = TypeVar("LoaderT", bound="Loader")
 
@@ -106,13 +106,8 @@ def release(context: Any) -> None:
 
 def find_registry(context: Any) -> LoaderRegistry | None:
     """Return the registry stored on ``context``, or None if there is none yet."""
-    if context is None:
-        return None
-    if isinstance(context, MutableMapping):
-        registry = context.get(REGISTRY_ATTRIBUTE)
-    else:
-        registry = getattr(context, REGISTRY_ATTRIBUTE, None)
-    if registry is not None and not isinstance(registry, LoaderRegistry):
+    registry = getattr(context, REGISTRY_ATTRIBUTE, None)
+    if registry is not None and type(registry) is not LoaderRegistry:
         raise TypeError(
             f"context.{REGISTRY_ATTRIBUTE} is {type(registry).__name__}, expected a LoaderRegistry."
         )
@@ -131,10 +126,7 @@ def get_registry(context: Any) -> LoaderRegistry:
         )
     registry = LoaderRegistry(context)
     try:
-        if isinstance(context, MutableMapping):
-            context[REGISTRY_ATTRIBUTE] = registry
-        else:
-            setattr(context, REGISTRY_ATTRIBUTE, registry)
+        setattr(context, REGISTRY_ATTRIBUTE, registry)
     except (AttributeError, TypeError) as error:
         raise TypeError(
             f"Cannot attach a LoaderRegistry to context of type {type(context).__name__}."

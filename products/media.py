@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import mimetypes
 
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.encoding import filepath_to_uri
 from django.views.static import serve
 
 # What the app serves from MEDIA_ROOT: raster images only. Uploads keep the client's file
@@ -44,7 +46,11 @@ def file_url(instance: models.Model, field_name: str, context=None) -> str:
     if value is None:  # deferred: load it the usual way
         return media_url(getattr(instance, field_name), context)
     name = value.name if hasattr(value, "name") else value
-    return absolute_url(field.storage.url(name), context)  # type: ignore[attr-defined]
+    storage = field.storage  # type: ignore[attr-defined]
+    if type(storage) is FileSystemStorage:
+        # What FileSystemStorage.url returns, without its urljoin (a few µs, per image).
+        return absolute_url(storage.base_url + filepath_to_uri(name).lstrip("/"), context)
+    return absolute_url(storage.url(name), context)
 
 
 def absolute_url(url: str, context=None) -> str:

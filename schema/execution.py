@@ -71,6 +71,8 @@ __all__ = ["PromiseExecutionContext", "PromiseStalledError"]
 
 # promise 2.3 has no public "add a plain callback" API; see ``_Slot.wait_on``.
 _PROMISE_PENDING = -1
+# Values that complete() must look at before anything else (one isinstance for both).
+_SPECIAL = (Promise, Exception)
 
 
 class PromiseStalledError(RuntimeError):
@@ -308,7 +310,14 @@ class PromiseExecutionContext(ExecutionContext):
                     ):
                         results[field.key] = value
                         continue
-                    completed = self.execute_one(field, source, path, value)
+                    field_path = Path(path, field.key, field.parent_name)
+                    try:
+                        completed = self.complete(shape, field, field_path, value, None)
+                    except Exception as raw_error:
+                        completed = self.field_error(raw_error, field, field_path)
+                    if type(completed) is _Slot:
+                        completed.path = field_path
+                        completed.nullable = not shape.non_null
             elif field.kind == TYPENAME:
                 completed = field.parent_name
             else:
@@ -351,25 +360,20 @@ class PromiseExecutionContext(ExecutionContext):
                 results[field.key] = completed
         return results
 
-    def execute_one(
-        self, field: FieldPlan, source: Any, parent_path: Path | None, value: Any = Undefined
-    ) -> Any:
+    def execute_one(self, field: FieldPlan, source: Any, parent_path: Path | None) -> Any:
         """One field, completed: its value, None after a field error, or an unbound
         ``_Slot`` (path and nullability set, container and key left to the caller) while it
         is pending. A non-null field's error propagates (``handle_field_error``).
-
-        ``value`` is the attribute already read by ``execute_fields``, if any.
         """
         path = Path(parent_path, field.key, field.parent_name)
         try:
             if field.kind == TYPENAME:
                 return field.parent_name
             if field.kind == ATTRIBUTE:
-                if value is Undefined:
-                    value = (
-                        source.get(field.attname, field.default) if isinstance(source, dict)
-                        else getattr(source, field.attname, field.default)
-                    )
+                value = (
+                    source.get(field.attname, field.default) if isinstance(source, dict)
+                    else getattr(source, field.attname, field.default)
+                )
                 completed = self.complete(field.shape, field, path, value, None)
             else:
                 completed = self.execute_field(field, source, path)
@@ -447,7 +451,9 @@ class PromiseExecutionContext(ExecutionContext):
             if result._state == REJECTED:
                 raise result._value
             result = result._value
-        elif isinstance(result, Promise):
+        if isinstance(result, _SPECIAL):
+            if isinstance(result, Exception):
+                raise result
             target = result._target()
             if target._state == _PROMISE_PENDING:
                 return self.wait_for(
@@ -456,8 +462,8 @@ class PromiseExecutionContext(ExecutionContext):
                     lambda value: self.complete(shape, field, path, value, info),
                 )
             result = settled_value(target)  # raises the reason of a rejected one
-        if isinstance(result, Exception):
-            raise result
+            if isinstance(result, Exception):
+                raise result
         if result is None or result is Undefined:
             if shape.non_null:
                 raise TypeError(
@@ -554,6 +560,9 @@ class PromiseExecutionContext(ExecutionContext):
                     by_class[type(result)] = matches
         else:
             matches = is_type_of(result, info or self.resolve_info(field, path))
+
+        if matches is True:
+            return self.execute_fields(shape.fields(object_type), result, path)
 
         def execute_if_type_matches(matches: Any) -> Any:
             if not matches:
