@@ -53,6 +53,7 @@ from accounts.auth import AuthenticationFailed, authenticate_request
 from dataloaders import registry as loader_registry
 from schema import (
     document_cache,
+    encoding,
     errors,
     persisted_queries,
     request_guard,
@@ -488,7 +489,7 @@ class VitrineGraphQLView(GraphQLView):
         extensions = self._extensions(request)
         if extensions and isinstance(d, dict) and "extensions" not in d:
             d = {**d, "extensions": extensions}
-        return super().json_encode(request, d, pretty)
+        return encoding.dumps(d, pretty=pretty or self.pretty or bool(request.GET.get("pretty")))
 
     def get_validation_rules(self):
         # Passing rules replaces graphql-core's own: always keep them (REFERENCE.md §9).

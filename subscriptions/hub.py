@@ -23,7 +23,6 @@ waiting (no task per subscriber), yielding to the event loop every DELIVERIES_PE
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from accounts.auth import Credential, current_users
+from schema import encoding
 from subscriptions.conf import setting
 from subscriptions.events import MESSAGE_TYPE
 from subscriptions.execution import PreparedOperation, execute_event, viewer_class
@@ -50,7 +50,7 @@ DELIVERIES_PER_YIELD = 500
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return encoding.dumps_text(value)
 
 
 class Connection(Protocol):
