@@ -38,6 +38,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLBoolean,
+    GraphQLError,
     GraphQLField,
     GraphQLID,
     GraphQLList,
@@ -166,7 +167,7 @@ class FieldPlan:
         # Arguments without variables are the same on every call: computed once. Resolvers
         # get a copy, since graphene-django's connection resolvers change theirs.
         self.static_args = (
-            get_argument_values(field_def, field_nodes[0], {})
+            _static_arguments(field_def, field_nodes[0])
             if self.takes_args and not _uses_variables(field_nodes[0])
             else None
         )
@@ -220,6 +221,15 @@ class PlanBuilder:
             if field_def is not None:  # unknown fields are skipped, as graphql-core does
                 planned.append(FieldPlan(self, object_type, key, field_nodes, field_def))
         return tuple(planned)
+
+
+def _static_arguments(field_def: GraphQLField, node: FieldNode) -> dict[str, Any] | None:
+    """The arguments, or None when they do not coerce: each execution then computes them
+    again and reports the error as that field's (documents need not be validated)."""
+    try:
+        return get_argument_values(field_def, node, {})
+    except GraphQLError:
+        return None
 
 
 def _uses_variables(node: FieldNode) -> bool:
