@@ -60,6 +60,11 @@ class LoaderRegistry:
             )
         return loader  # type: ignore[return-value]
 
+    def forget(self) -> None:
+        """Drop every loader's cached values (queued keys stay queued): after a write."""
+        for loader in self._loaders.values():
+            loader.clear_all()
+
     def mark_pending(self, loader: Loader) -> None:
         """Record that ``loader`` has keys waiting to be dispatched."""
         self._pending[loader] = None
@@ -97,8 +102,8 @@ def release(context: Any) -> None:
     registry = vars(context).pop(REGISTRY_ATTRIBUTE, None)
     if registry is None:
         return
+    registry.forget()
     for loader in registry._loaders.values():
-        loader.clear_all()
         loader._queue = []
     registry._loaders.clear()
     registry._pending.clear()

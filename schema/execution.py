@@ -225,6 +225,11 @@ class PromiseExecutionContext(ExecutionContext):
         if self._internal_errors:
             raise self._internal_errors[0]
 
+    def forget_loaded(self) -> None:
+        registry = find_registry(self.context_value)
+        if registry is not None:
+            registry.forget()
+
     def dispatch_loaders(self) -> None:
         """Dispatch one level of pending loader queues, or fail if there are none."""
         registry = find_registry(self.context_value)
@@ -346,7 +351,10 @@ class PromiseExecutionContext(ExecutionContext):
         # One extra pending count keeps the root open between mutations: it is only ever
         # settled by a failure, which then stops the loop.
         root = self._root = _Slot(results, pending=1)
-        for field in fields:
+        for index, field in enumerate(fields):
+            if index:
+                # What the loaders cached may be what the previous mutation just changed.
+                self.forget_loaded()
             completed = self.execute_one(field, source, None)
             if type(completed) is _Slot:
                 root.pending += 1

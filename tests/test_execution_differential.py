@@ -937,6 +937,12 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         " addReview(input: {product: \"not-an-id\", rating: 9, title: \"\"}) { errors"
         " { field code } } }"
     )),
+    # `b` reads isFavorited after `a` toggled it: what `a` loaded must not be served to `b`.
+    "a later mutation field reads what an earlier one changed": ("other", (
+        "mutation { a: toggleFavorite(input: {product: \"%(product_cans)s\"}) { favorited"
+        " product { isFavorited } } b: toggleFavorite(input: {product:"
+        " \"%(product_cans)s\"}) { favorited product { isFavorited } } }"
+    )),
 }
 
 
@@ -952,23 +958,3 @@ def test_mutations_match_graphql_core(catalog, users):
     compare(mutation_cases(MUTATIONS, catalog, users), users)
 
 
-# Differences found between today's executor and the reference, kept as strict xfails: the
-# day one is fixed the test XPASSes, which fails it, so it moves up to MUTATIONS.
-KNOWN_DIFFERENCES: dict[str, tuple[str, str]] = {
-    # `b` reads isFavorited after `a` toggled it: with batching the request's FavoritedLoader
-    # still holds the value `a` loaded (true) while the row says false; nothing clears the
-    # loaders' caches between serial mutation fields.
-    "a later mutation field reads a value an earlier one cached": ("other", (
-        "mutation { a: toggleFavorite(input: {product: \"%(product_cans)s\"}) { favorited"
-        " product { isFavorited } } b: toggleFavorite(input: {product:"
-        " \"%(product_cans)s\"}) { favorited product { isFavorited } } }"
-    )),
-}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known difference: DataLoader caches outlive a mutation field (see KNOWN_DIFFERENCES)",
-)
-def test_known_difference_loader_cache_across_serial_mutations(catalog, users):
-    compare(mutation_cases(KNOWN_DIFFERENCES, catalog, users), users)
