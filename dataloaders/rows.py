@@ -62,34 +62,41 @@ def selected_columns(
 
     `through` walks down to the objects the rows become (`("edges", "node")` for a
     connection). `needs` maps a selected field that is not a column of its own to the
-    columns its resolver reads; `always` (attnames) is read whatever is selected. Directives are
-    ignored and fragments of every type included: a superset, the same for every request of
-    the document, so it is worked out once per field of a document.
+    columns its resolver reads; `always` (attnames) is read whatever is selected.
     """
-    key = (id(info.field_nodes[0]), model, through, tuple(needs.items()), always)
-    with _lock:
-        cached = _memo.get(key)
-        if cached is not None and cached[0] is info.field_nodes[0]:
-            return cached[1]
-    names = _selected_names(info.field_nodes, info.fragments, through)
     fields = {field.name: field for field in model._meta.concrete_fields}
     columns = dict.fromkeys((model._meta.pk.attname, *always))
-    for name in names:
+    for name in selected_names(info, through):
         field = fields.get(name)
         if field is not None:
             columns[field.attname] = None
         for needed in needs.get(name, ()):
             columns[needed] = None
-    result = tuple(columns)
+    return tuple(columns)
+
+
+def selected_names(info: GraphQLResolveInfo, through: tuple[str, ...] = ()) -> frozenset[str]:
+    """Snake-case names of the fields selected below this field (then below `through`).
+
+    Directives are ignored and fragments of every type included: a superset, the same for
+    every request of the document, so it is worked out once per field of a document.
+    """
+    node = info.field_nodes[0]
+    key = (id(node), through)
     with _lock:
-        _memo[key] = (info.field_nodes[0], result)
+        cached = _memo.get(key)
+        if cached is not None and cached[0] is node:
+            return cached[1]
+    names = frozenset(_selected_names(info.field_nodes, info.fragments, through))
+    with _lock:
+        _memo[key] = (node, names)
         while len(_memo) > _MEMO_SIZE:
             _memo.popitem(last=False)
-    return result
+    return names
 
 
 _MEMO_SIZE = 2000
-_memo: OrderedDict[tuple[Any, ...], tuple[FieldNode, tuple[str, ...]]] = OrderedDict()
+_memo: OrderedDict[tuple[Any, ...], tuple[FieldNode, frozenset[str]]] = OrderedDict()
 _lock = threading.Lock()
 
 

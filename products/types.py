@@ -28,6 +28,7 @@ from schema.pagination import (
     CountableConnection,
     PageRequest,
     build_connection,
+    cursor_columns,
     validate_page_args,
 )
 
@@ -60,8 +61,6 @@ class ProductImageType(DjangoObjectType):
 
 
 REVIEW_ORDERING = Ordering.of(Review.objects.all())
-# A page's reviews always carry their product (to be grouped) and their cursor's columns.
-REVIEW_COLUMNS = ("product_id", *REVIEW_ORDERING.attnames(Review))
 
 
 class ReviewType(DjangoObjectType):
@@ -205,7 +204,9 @@ class ProductType(DjangoObjectType):
     def resolve_reviews(self, info, **args):
         request = PageRequest.from_args(args, REVIEW_ORDERING, Review)
         columns = selected_columns(
-            info, Review, through=("edges", "node"), always=REVIEW_COLUMNS
+            info, Review, through=("edges", "node"),
+            # A page's reviews are grouped by product.
+            always=("product_id", *cursor_columns(info, REVIEW_ORDERING, Review)),
         )
 
         def count():

@@ -24,7 +24,7 @@ from graphene_django.fields import DjangoConnectionField
 from graphene_django.filter import DjangoFilterConnectionField
 from graphene_django.utils import maybe_queryset
 
-from dataloaders.rows import lean_rows, selected_columns
+from dataloaders.rows import lean_rows, selected_columns, selected_names
 from schema.cursors import Ordering, decode, encode
 from schema.errors import BadUserInput
 
@@ -126,15 +126,28 @@ class Page:
 
 def paginate(queryset: QuerySet, args: dict[str, Any], columns: tuple[str, ...] | None = None
              ) -> tuple[PageRequest, Page]:
-    """One page of `queryset`: whole rows, or lean rows of these `columns` (and the
-    ordering's, for the cursors)."""
+    """One page of `queryset`: whole rows, or lean rows of these `columns` (which must hold
+    the ordering's when cursors are selected: `cursor_columns`)."""
     request = PageRequest.from_args(args, Ordering.of(queryset), queryset.model)
     start = request.offset
     rows = request.seek(queryset)[start : start + request.fetch]
     if columns is None:
         return request, request.page(list(rows))
-    needed = tuple(dict.fromkeys((*columns, *request.ordering.attnames(queryset.model))))
-    return request, request.page(lean_rows(rows, needed))
+    return request, request.page(lean_rows(rows, columns))
+
+
+def cursor_columns(info: graphene.ResolveInfo, ordering: Ordering, model: type[Model]
+                   ) -> tuple[str, ...]:
+    """The columns a page's rows need for cursors: the ordering's, if a cursor is selected
+    (`edges { cursor }`, `pageInfo { startCursor endCursor }`), else none."""
+    if "cursor" in selected_names(info, ("edges",)) or CURSOR_FIELDS & selected_names(
+        info, ("page_info",)
+    ):
+        return ordering.attnames(model)
+    return ()
+
+
+CURSOR_FIELDS = frozenset({"start_cursor", "end_cursor"})
 
 
 class CountableConnection(relay.Connection):
@@ -219,6 +232,7 @@ class KeysetConnection:
         columns = selected_columns(
             info, queryset.model, through=("edges", "node"),
             needs=getattr(node_type, "column_needs", {}),
+            always=cursor_columns(info, Ordering.of(queryset), queryset.model),
         )
         request, page = paginate(queryset, args, columns)
         return build_connection(request, page, queryset.count)

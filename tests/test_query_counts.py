@@ -86,6 +86,12 @@ def test_lean_rows_hold_every_column_a_product_page_reads(seeded):
         " } } } }" % (reviewed.slug, selection)
         for name, selection in field_selections("Review").items()
     }
+    # Cursors are signed from the ordering's columns, fetched only when a cursor is selected.
+    pages["ProductEdge.cursor"] = ("{ products(first: $first, orderBy: \"-price\") { edges "
+                                   "{ cursor } pageInfo { endCursor } } }")
+    pages["ReviewEdge.cursor"] = ('{ product(slug: "%s") { reviews(first: $first) '
+                                  "{ pageInfo { startCursor } edges { cursor } } } }"
+                                  % reviewed.slug)
     for field, page in pages.items():
         query = "query ($first: Int!) " + page
         small, _ = count_queries(GraphQLClient(staff), query, {"first": 2})
