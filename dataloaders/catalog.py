@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, F, Window
 from django.db.models.functions import RowNumber
 
+from dataloaders.accounts import PUBLIC_COLUMNS, UserByIdLoader
 from dataloaders.loader import Loader
 from dataloaders.rows import lean_rows
 from products.models import Category, Favorite, Product, ProductImage, Review
 
+User = get_user_model()
 CATEGORY_COLUMNS = tuple(field.attname for field in Category._meta.concrete_fields)
 IMAGE_COLUMNS = tuple(field.attname for field in ProductImage._meta.concrete_fields)
 
@@ -81,19 +84,21 @@ class ReviewStatsLoader(Loader):
 
 
 class ReviewPageLoader(Loader):
-    """(product id, PageRequest, columns) → that product's page of reviews, newest first,
-    with those columns.
+    """(product id, PageRequest, columns, with authors) → that product's page of reviews,
+    newest first, with those columns (and their authors, joined).
 
     One query for every product of the level asked the same page: ROW_NUMBER() partitioned by
-    product, over the rows past the page's cursors (REFERENCE.md §8).
+    product, over the rows past the page's cursors (REFERENCE.md §8). Authors joined in it
+    are primed into UserByIdLoader, so `author { ... }` costs neither a query nor a wait.
     """
 
     def batch_load(self, keys):
         ids_by_page = defaultdict(set)
-        for product_id, request, columns in keys:
-            ids_by_page[request, columns].add(product_id)
+        for product_id, *page in keys:
+            ids_by_page[tuple(page)].add(product_id)
         pages = {}
-        for (request, columns), product_ids in ids_by_page.items():
+        users = self.registry.get(UserByIdLoader)
+        for (request, columns, with_authors), product_ids in ids_by_page.items():
             fetched = defaultdict(list)
             numbered = request.seek(Review.objects.filter(product_id__in=product_ids)).annotate(
                 position=Window(
@@ -102,10 +107,16 @@ class ReviewPageLoader(Loader):
             )
             start = request.offset
             window = numbered.filter(position__gt=start, position__lte=start + request.fetch)
-            for review in lean_rows(window.order_by("product_id", "position"), columns):
+            related = {"author": (User, PUBLIC_COLUMNS)} if with_authors else {}
+            for review in lean_rows(window.order_by("product_id", "position"), columns, related):
                 fetched[review.product_id].append(review)
+                if with_authors:
+                    author = review._state.fields_cache["author"]
+                    users.prime(author.pk, author)
             for product_id in product_ids:
-                pages[product_id, request, columns] = request.page(fetched[product_id])
+                pages[product_id, request, columns, with_authors] = request.page(
+                    fetched[product_id]
+                )
         return [pages[key] for key in keys]
 
 

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.db.models.base import ModelState
 from graphql import (
     FieldNode,
@@ -30,24 +30,63 @@ from graphql import (
 )
 
 
-def lean_rows(queryset: QuerySet, columns: Iterable[str], annotations: Iterable[str] = ()
-              ) -> list[Model]:
-    """The queryset's rows as instances holding `columns` (attnames) and `annotations`."""
+def lean_rows(
+    queryset: QuerySet,
+    columns: Iterable[str],
+    related: Mapping[str, tuple[type[Model], tuple[str, ...]]] = {},
+) -> list[Model]:
+    """The queryset's rows as instances holding `columns` (attnames).
+
+    `related` joins foreign keys in the same query: {"author": (User, ("username",))} reads
+    `author__username` and attaches the User (its primary key from `author_id`, its other
+    columns joined) to each row as Django's `select_related` would: `row.author` costs no
+    query.
+    """
     model = queryset.model
-    names = (*columns, *annotations)
+    names = list(dict.fromkeys(columns))
+    joined = []
+    aliases = {}
+    for name, (related_model, related_columns) in related.items():
+        key = model._meta.get_field(name).attname
+        if key not in names:
+            names.append(key)
+        pk = related_model._meta.pk.attname
+        others = tuple(column for column in related_columns if column != pk)
+        # Aliased: a window query is wrapped in an outer SELECT by column name, where the
+        # joined table's columns could collide with the row's.
+        aliases |= {f"_{name}_{column}": F(f"{name}__{column}") for column in others}
+        joined.append((name, related_model, key, (pk, *others)))
+    if aliases:
+        queryset = queryset.annotate(**aliases)
+    width = len(names)
+    position = {name: index for index, name in enumerate(names)}
     db = queryset.db
-    new = Model.__new__
     rows = []
-    for values in queryset.values_list(*names):
-        instance = new(model)
-        state = ModelState()
-        state.adding = False
-        state.db = db
-        attributes = instance.__dict__
-        attributes.update(zip(names, values, strict=True))
-        attributes["_state"] = state
+    for values in queryset.values_list(*names, *aliases):
+        instance = _instance(model, names, values[:width], db)
+        start = width
+        for name, related_model, key, related_columns in joined:
+            end = start + len(related_columns) - 1
+            related_key = values[position[key]]
+            if related_key is not None:
+                instance._state.fields_cache[name] = _instance(
+                    related_model, related_columns, (related_key, *values[start:end]), db
+                )
+            start = end
         rows.append(instance)
     return rows
+
+
+def _instance(model: type[Model], names: Iterable[str], values: Iterable[Any], db: str
+              ) -> Model:
+    instance = Model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = db
+    attributes = instance.__dict__
+    attributes.update(zip(names, values, strict=True))
+    attributes["_state"] = state
+    return instance
 
 
 def selected_columns(

@@ -17,7 +17,7 @@ from dataloaders.catalog import (
     ReviewStatsLoader,
 )
 from dataloaders.registry import get_loader
-from dataloaders.rows import selected_columns
+from dataloaders.rows import selected_columns, selected_names
 from products.filters import ProductFilter
 from products.media import file_url
 from products.models import Category, Product, ProductImage, Review
@@ -212,7 +212,9 @@ class ProductType(DjangoObjectType):
         def count():
             return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
 
-        return get_loader(info, ReviewPageLoader).load((self.pk, request, columns)).then(
+        with_authors = "author" in selected_names(info, ("edges", "node"))
+        page = (self.pk, request, columns, with_authors)
+        return get_loader(info, ReviewPageLoader).load(page).then(
             lambda page: build_connection(request, page, count)
         )
 
