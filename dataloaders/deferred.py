@@ -28,12 +28,14 @@ class DeferredPendingError(RuntimeError):
 
 
 class Deferred:
-    __slots__ = ("_callbacks", "_state", "_value")
+    __slots__ = ("_state", "_value", "_waiters")
 
     def __init__(self) -> None:
         self._state = PENDING
         self._value: Any = None
-        self._callbacks: list[tuple[Callable[[Any], Any], Callable[[Exception], Any]]] = []
+        # Objects with fulfilled(value) and rejected(error): the executor's pending slots,
+        # the links of `.then` chains, or plain callbacks.
+        self._waiters: list[Any] = []
 
     @classmethod
     def fulfilled(cls, value: Any) -> Deferred:
@@ -55,7 +57,7 @@ class Deferred:
             return
         if isinstance(value, Deferred):
             if value._state == PENDING:
-                value.subscribe(self.resolve, self.reject)
+                value.add_waiter(_Follow(self))
                 return
             if value._state == REJECTED:
                 self.reject(value._value)
@@ -65,28 +67,33 @@ class Deferred:
             value.then(self.resolve, self.reject)
             return
         self._state, self._value = FULFILLED, value
-        callbacks, self._callbacks = self._callbacks, []
-        for on_value, _ in callbacks:
-            on_value(value)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.fulfilled(value)
 
     def reject(self, error: Exception) -> None:
         if self._state != PENDING:
             return
         self._state, self._value = REJECTED, error
-        callbacks, self._callbacks = self._callbacks, []
-        for _, on_error in callbacks:
-            on_error(error)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.rejected(error)
+
+    def add_waiter(self, waiter: Any) -> None:
+        """Call `waiter.fulfilled(value)` or `waiter.rejected(error)` when settled (now, if it
+        is). Waiters must not raise: a settle runs every waiter and has no one to report to.
+        """
+        if self._state == PENDING:
+            self._waiters.append(waiter)
+        elif self._state == FULFILLED:
+            waiter.fulfilled(self._value)
+        else:
+            waiter.rejected(self._value)
 
     def subscribe(self, on_value: Callable[[Any], Any],
                   on_error: Callable[[Exception], Any]) -> None:
-        """Call one of these when settled (now, if it is). They must not raise: a settle
-        runs every waiter and has no one to report to."""
-        if self._state == PENDING:
-            self._callbacks.append((on_value, on_error))
-        elif self._state == FULFILLED:
-            on_value(self._value)
-        else:
-            on_error(self._value)
+        """`add_waiter` for two plain callbacks."""
+        self.add_waiter(_Callbacks(on_value, on_error))
 
     # -- promise's API -------------------------------------------------------------------
 
@@ -94,22 +101,7 @@ class Deferred:
              did_reject: Callable[[Exception], Any] | None = None) -> Deferred:
         """The Deferred of `did_fulfill(value)` (or `did_reject(error)`), as promise's."""
         chained = Deferred()
-
-        def run(handler: Callable[[Any], Any] | None, outcome: Any, failed: bool) -> None:
-            if handler is None:
-                (chained.reject if failed else chained.resolve)(outcome)
-                return
-            try:
-                result = handler(outcome)
-            except Exception as error:
-                chained.reject(error)
-            else:
-                chained.resolve(result)
-
-        self.subscribe(
-            lambda value: run(did_fulfill, value, False),
-            lambda error: run(did_reject, error, True),
-        )
+        self.add_waiter(_Chain(chained, did_fulfill, did_reject))
         return chained
 
     def catch(self, did_reject: Callable[[Exception], Any]) -> Deferred:
@@ -162,3 +154,60 @@ class Deferred:
     def __repr__(self) -> str:
         state = ("pending", "fulfilled", "rejected")[self._state]
         return f"<Deferred {state}>"
+
+
+class _Callbacks:
+    __slots__ = ("fulfilled", "rejected")
+
+    def __init__(self, on_value: Callable[[Any], Any], on_error: Callable[[Exception], Any]):
+        self.fulfilled = on_value
+        self.rejected = on_error
+
+
+class _Follow:
+    """Settles `deferred` as the Deferred it follows settles."""
+
+    __slots__ = ("deferred",)
+
+    def __init__(self, deferred: Deferred) -> None:
+        self.deferred = deferred
+
+    def fulfilled(self, value: Any) -> None:
+        self.deferred.resolve(value)
+
+    def rejected(self, error: Exception) -> None:
+        self.deferred.reject(error)
+
+
+class _Chain:
+    """One link of `.then`: settles `chained` with the handler's outcome."""
+
+    __slots__ = ("chained", "did_fulfill", "did_reject")
+
+    def __init__(self, chained: Deferred, did_fulfill: Callable[[Any], Any] | None,
+                 did_reject: Callable[[Exception], Any] | None) -> None:
+        self.chained = chained
+        self.did_fulfill = did_fulfill
+        self.did_reject = did_reject
+
+    def fulfilled(self, value: Any) -> None:
+        if self.did_fulfill is None:
+            self.chained.resolve(value)
+            return
+        try:
+            result = self.did_fulfill(value)
+        except Exception as error:
+            self.chained.reject(error)
+            return
+        self.chained.resolve(result)
+
+    def rejected(self, error: Exception) -> None:
+        if self.did_reject is None:
+            self.chained.reject(error)
+            return
+        try:
+            result = self.did_reject(error)
+        except Exception as handler_error:
+            self.chained.reject(handler_error)
+            return
+        self.chained.resolve(result)

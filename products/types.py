@@ -72,7 +72,9 @@ class ReviewType(DjangoObjectType):
         connection_class = CountableConnection
 
     def resolve_author(self, info):
-        return get_loader(info, UserByIdLoader).load(self.author_id)
+        # A review page joins its authors (ReviewPageLoader): no load needed then.
+        joined = self._state.fields_cache.get("author")
+        return joined or get_loader(info, UserByIdLoader).load(self.author_id)
 
     # The loader applies the visibility rule; graphene-django's own get_node detour for
     # foreign keys would assign the loader's Promise to the model instance.
@@ -185,9 +187,6 @@ class ProductType(DjangoObjectType):
 
     def resolve_created_by(self, info):
         return load_optional(info, UserByIdLoader, self.created_by_id)
-
-    def resolve_is_available(self, info) -> bool:
-        return self.is_available
 
     def resolve_avg_rating(self, info):
         return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[0])

@@ -129,12 +129,15 @@ class _Slot:
         "continue_with",
         "done",
         "error",
+        "field",
         "field_nodes",
+        "info",
         "key",
         "nullable",
         "parent",
         "path",
         "pending",
+        "shape",
         "value",
     )
 
@@ -151,6 +154,10 @@ class _Slot:
         # Only for waits: where to report, and what to do with the settled value.
         self.context: PromiseExecutionContext | None = None
         self.field_nodes: list[FieldNode] | None = None
+        # Either complete(shape, field, path, value, info) or continue_with(value).
+        self.shape: Shape | None = None
+        self.field: FieldPlan | None = None
+        self.info: GraphQLResolveInfo | None = None
         self.continue_with: Callable[[Any], Any] | None = None
 
     def wait_on(self, pending: Deferred | Promise) -> None:
@@ -162,7 +169,7 @@ class _Slot:
         directly. The handlers must never raise (see ``PromiseExecutionContext.resume``).
         """
         if type(pending) is Deferred:
-            pending.subscribe(self.fulfilled, self.rejected)
+            pending.add_waiter(self)
         else:
             pending._target()._add_callbacks(self.fulfilled, self.rejected, None)
 
@@ -451,11 +458,7 @@ class PromiseExecutionContext(ExecutionContext):
         """
         if type(result) is Deferred:
             if result._state == PENDING:
-                return self.wait_for(
-                    result,
-                    field.field_nodes,
-                    lambda value: self.complete(shape, field, path, value, info),
-                )
+                return self.wait_to_complete(result, shape, field, info)
             if result._state == REJECTED:
                 raise result._value
             result = result._value
@@ -464,11 +467,7 @@ class PromiseExecutionContext(ExecutionContext):
                 raise result
             target = result._target()
             if target._state == _PROMISE_PENDING:
-                return self.wait_for(
-                    target,
-                    field.field_nodes,
-                    lambda value: self.complete(shape, field, path, value, info),
-                )
+                return self.wait_to_complete(target, shape, field, info)
             result = settled_value(target)  # raises the reason of a rejected one
             if isinstance(result, Exception):
                 raise result
@@ -605,6 +604,18 @@ class PromiseExecutionContext(ExecutionContext):
         slot.wait_on(pending)
         return slot
 
+    def wait_to_complete(self, pending: Deferred | Promise, shape: Shape, field: FieldPlan,
+                         info: GraphQLResolveInfo | None) -> _Slot:
+        """An unbound slot that completes the settled value with this shape."""
+        slot = _Slot(None, 1)
+        slot.context = self
+        slot.field_nodes = field.field_nodes
+        slot.shape = shape
+        slot.field = field
+        slot.info = info
+        slot.wait_on(pending)
+        return slot
+
     def resume(self, slot: _Slot, value: Any, reason: Exception | None) -> None:
         """Promise callback of a wait slot: complete the value and put it in place.
 
@@ -616,7 +627,12 @@ class PromiseExecutionContext(ExecutionContext):
             try:
                 if reason is not None:
                     raise reason
-                completed = slot.continue_with(value)  # type: ignore[misc]
+                if slot.continue_with is None:
+                    completed = self.complete(
+                        slot.shape, slot.field, slot.path, value, slot.info  # type: ignore
+                    )
+                else:
+                    completed = slot.continue_with(value)
             except Exception as raw_error:
                 error = located_error(raw_error, slot.field_nodes, slot.path.as_list())
                 self.fail(slot, error)
