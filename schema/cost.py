@@ -113,6 +113,7 @@ class CostPlan:
     uses_variables: bool
     _static: tuple[int, int] | None = field(default=None, repr=False)
     _flat: dict[int, tuple[PlanField, ...]] = field(default_factory=dict, repr=False)
+    _costly: dict[int, bool] = field(default_factory=dict, repr=False)
 
     def evaluate(self, variables: dict[str, Any] | None) -> tuple[int, int]:
         """(requested cost, nodes) for these variables."""
@@ -366,9 +367,21 @@ def _flat_fields(plan: CostPlan, items: tuple[Any, ...]) -> tuple[PlanField, ...
     return flat
 
 
+def _costs_something(plan: CostPlan, items: tuple[Any, ...]) -> bool:
+    """Whether any field of this selection, or below it, costs points (memoized): the
+    actual cost need not walk what costs nothing, such as an object's scalars."""
+    costly = plan._costly.get(id(items))
+    if costly is None:
+        costly = plan._costly[id(items)] = any(
+            item.own or _costs_something(plan, item.children)
+            for item in _flat_fields(plan, items)
+        )
+    return costly
+
+
 def _actual(plan: CostPlan, items: tuple[Any, ...], data: Any, variables: dict) -> int:
     """The cost rules applied to what execution returned (see the module docstring)."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not _costs_something(plan, items):
         return 0
     cost = 0
     for item in _flat_fields(plan, items):
