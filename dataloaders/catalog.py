@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, F, Window
 from django.db.models.functions import RowNumber
 
-from dataloaders.accounts import PUBLIC_COLUMNS, UserByIdLoader
 from dataloaders.loader import Loader
 from dataloaders.rows import lean_rows
 from products.models import Category, Favorite, Product, ProductImage, Review
@@ -84,12 +83,13 @@ class ReviewStatsLoader(Loader):
 
 
 class ReviewPageLoader(Loader):
-    """(product id, PageRequest, columns, with authors) → that product's page of reviews,
-    newest first, with those columns (and their authors, joined).
+    """(product id, PageRequest, columns, author columns) → that product's page of reviews,
+    newest first, with those columns (and their authors with theirs, joined).
 
     One query for every product of the level asked the same page: ROW_NUMBER() partitioned by
-    product, over the rows past the page's cursors (REFERENCE.md §8). Authors joined in it
-    are primed into UserByIdLoader, so `author { ... }` costs neither a query nor a wait.
+    product, over the rows past the page's cursors (REFERENCE.md §8). A joined author is
+    attached to its review (`review.author`), so `author { ... }` costs neither a query nor
+    a wait; with no author columns, nothing is joined.
     """
 
     def batch_load(self, keys):
@@ -97,8 +97,7 @@ class ReviewPageLoader(Loader):
         for product_id, *page in keys:
             ids_by_page[tuple(page)].add(product_id)
         pages = {}
-        users = self.registry.get(UserByIdLoader)
-        for (request, columns, with_authors), product_ids in ids_by_page.items():
+        for (request, columns, author_columns), product_ids in ids_by_page.items():
             fetched = defaultdict(list)
             numbered = request.seek(Review.objects.filter(product_id__in=product_ids)).annotate(
                 position=Window(
@@ -107,14 +106,11 @@ class ReviewPageLoader(Loader):
             )
             start = request.offset
             window = numbered.filter(position__gt=start, position__lte=start + request.fetch)
-            related = {"author": (User, PUBLIC_COLUMNS)} if with_authors else {}
+            related = {"author": (User, author_columns)} if author_columns else {}
             for review in lean_rows(window.order_by("product_id", "position"), columns, related):
                 fetched[review.product_id].append(review)
-                if with_authors:
-                    author = review._state.fields_cache["author"]
-                    users.prime(author.pk, author)
             for product_id in product_ids:
-                pages[product_id, request, columns, with_authors] = request.page(
+                pages[product_id, request, columns, author_columns] = request.page(
                     fetched[product_id]
                 )
         return [pages[key] for key in keys]

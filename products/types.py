@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import graphene
+from django.contrib.auth import get_user_model
 from graphene_django import DjangoObjectType
 from graphene_django.utils import bypass_get_queryset
 
@@ -61,6 +62,7 @@ class ProductImageType(DjangoObjectType):
 
 
 REVIEW_ORDERING = Ordering.of(Review.objects.all())
+User = get_user_model()
 
 
 class ReviewType(DjangoObjectType):
@@ -211,8 +213,11 @@ class ProductType(DjangoObjectType):
         def count():
             return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
 
-        with_authors = "author" in selected_names(info, ("edges", "node"))
-        page = (self.pk, request, columns, with_authors)
+        author_columns = (
+            selected_columns(info, User, through=("edges", "node", "author"))
+            if "author" in selected_names(info, ("edges", "node")) else ()
+        )
+        page = (self.pk, request, columns, author_columns)
         return get_loader(info, ReviewPageLoader).load(page).then(
             lambda page: build_connection(request, page, count)
         )

@@ -381,7 +381,7 @@ def _costs_something(plan: CostPlan, items: tuple[Any, ...]) -> bool:
 
 def _actual(plan: CostPlan, items: tuple[Any, ...], data: Any, variables: dict) -> int:
     """The cost rules applied to what execution returned (see the module docstring)."""
-    if not isinstance(data, dict) or not _costs_something(plan, items):
+    if not isinstance(data, dict):
         return 0
     cost = 0
     for item in _flat_fields(plan, items):
@@ -390,9 +390,10 @@ def _actual(plan: CostPlan, items: tuple[Any, ...], data: Any, variables: dict) 
         value = data.get(item.key)
         if value is None:
             continue
+        costly_children = bool(item.children) and _costs_something(plan, item.children)
         if item.count is None:
             cost += item.own
-            if item.children:
+            if costly_children:
                 cost += _actual(plan, item.children, value, variables)
             continue
         pending = [value]
@@ -405,7 +406,7 @@ def _actual(plan: CostPlan, items: tuple[Any, ...], data: Any, variables: dict) 
                     pending.append(element)
                     continue
                 cost += item.own
-                if item.children:
+                if costly_children:
                     cost += _actual(plan, item.children, element, variables)
     return cost
 
