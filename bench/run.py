@@ -52,6 +52,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 if HAS_DRF:
     from bench.drf import as_graphql_data
 from products.models import Product  # noqa: E402
+from project.collector import settle_after_startup  # noqa: E402
 
 PAGE_QUERY = """query CatalogPage($first: Int!) {
   products(first: $first) { edges { node {
@@ -437,7 +438,7 @@ def main() -> None:
         first = sizes[0] if args.first else 50
         data = {s: in_process_check(s, first)[1] for s in ("vitrine", args.profile)}
         check_identical(first, data, "in-process")
-        gc.freeze()
+        settle_after_startup()
         profile(args.profile, first, args.seconds)
         return
 
@@ -451,7 +452,7 @@ def main() -> None:
         # freezes at startup too, so the servers' collector skips the same objects).
         for scenario in scenarios:
             in_process_check(scenario, sizes[0])
-        gc.freeze()
+        settle_after_startup()
         print(f"{args.rounds} interleaved round(s) of {args.seconds:g} s cells (at least "
               f"{MIN_REQUESTS} requests); medians over the rounds.\n")
         for scenario in scenarios:
