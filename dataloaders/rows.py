@@ -77,6 +77,11 @@ def lean_rows(
     return rows
 
 
+def joined(row: Model, relation: str) -> Model | None:
+    """The related row `lean_rows` joined to `row`, if it did."""
+    return row._state.fields_cache.get(relation)
+
+
 def _instance(model: type[Model], names: Iterable[str], values: Iterable[Any], db: str
               ) -> Model:
     instance = Model.__new__(model)
@@ -146,7 +151,7 @@ def _selected_names(field_nodes: list[FieldNode], fragments: Mapping[str, Any],
     for step in through:
         nodes = [
             child for node in nodes for child in _children(node.selection_set, fragments)
-            if child.name.value == step
+            if _snake(child.name.value) == step
         ]
     return {
         _snake(child.name.value)

@@ -18,7 +18,7 @@ from dataloaders.catalog import (
     ReviewStatsLoader,
 )
 from dataloaders.registry import get_loader
-from dataloaders.rows import selected_columns, selected_names
+from dataloaders.rows import joined, selected_columns, selected_names
 from products.filters import ProductFilter
 from products.media import file_url
 from products.models import Category, Product, ProductImage, Review
@@ -74,9 +74,7 @@ class ReviewType(DjangoObjectType):
         connection_class = CountableConnection
 
     def resolve_author(self, info):
-        # A review page joins its authors (ReviewPageLoader): no load needed then.
-        joined = self._state.fields_cache.get("author")
-        return joined or get_loader(info, UserByIdLoader).load(self.author_id)
+        return joined(self, "author") or get_loader(info, UserByIdLoader).load(self.author_id)
 
     # The loader applies the visibility rule; graphene-django's own get_node detour for
     # foreign keys would assign the loader's Promise to the model instance.
@@ -102,6 +100,8 @@ class CategoryType(DjangoObjectType):
         filterset_class=ProductFilter,
         description="Visible products of this category and its descendants.",
     )
+
+    column_needs = {"ancestors": ("parent_id",)}
 
     class Meta:
         model = Category
@@ -170,11 +170,13 @@ class ProductType(DjangoObjectType):
         filterset_class = ProductFilter
         connection_class = CountableConnection
 
-    # Columns the fields that are not columns themselves read (dataloaders/rows.py).
+    # Columns the fields that are not columns themselves read, and the to-one relations a
+    # page of products joins when they are selected (dataloaders/rows.py).
     column_needs = {
         "is_available": ("is_published", "stock"),
         "related_products": ("category_id",),
     }
+    joined_relations = ("category", "created_by")
 
     @classmethod
     def get_queryset(cls, queryset, info):
@@ -185,10 +187,14 @@ class ProductType(DjangoObjectType):
         return get_loader(info, ProductByIdLoader).load(id)
 
     def resolve_category(self, info):
-        return get_loader(info, CategoryByIdLoader).load(self.category_id)
+        return joined(self, "category") or get_loader(info, CategoryByIdLoader).load(
+            self.category_id
+        )
 
     def resolve_created_by(self, info):
-        return load_optional(info, UserByIdLoader, self.created_by_id)
+        return joined(self, "created_by") or load_optional(
+            info, UserByIdLoader, self.created_by_id
+        )
 
     def resolve_avg_rating(self, info):
         return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[0])

@@ -22,6 +22,7 @@ from django.db.models import F, Model, OrderBy, QuerySet
 from graphene import relay
 from graphene_django.fields import DjangoConnectionField
 from graphene_django.filter import DjangoFilterConnectionField
+from graphene_django.registry import get_global_registry
 from graphene_django.utils import maybe_queryset
 
 from dataloaders.rows import lean_rows, selected_columns, selected_names
@@ -124,16 +125,34 @@ class Page:
     has_next: bool
 
 
-def paginate(queryset: QuerySet, args: dict[str, Any], columns: tuple[str, ...] | None = None
+def paginate(queryset: QuerySet, args: dict[str, Any], columns: tuple[str, ...] | None = None,
+             related: dict[str, tuple[type[Model], tuple[str, ...]]] | None = None,
              ) -> tuple[PageRequest, Page]:
     """One page of `queryset`: whole rows, or lean rows of these `columns` (which must hold
-    the ordering's when cursors are selected: `cursor_columns`)."""
+    the ordering's when cursors are selected: `cursor_columns`), with `related` joined."""
     request = PageRequest.from_args(args, Ordering.of(queryset), queryset.model)
     start = request.offset
     rows = request.seek(queryset)[start : start + request.fetch]
     if columns is None:
         return request, request.page(list(rows))
-    return request, request.page(lean_rows(rows, columns))
+    return request, request.page(lean_rows(rows, columns, related or {}))
+
+
+def joined_relations(info: graphene.ResolveInfo, model: type[Model], node_type: Any
+                     ) -> dict[str, tuple[type[Model], tuple[str, ...]]]:
+    """The to-one relations of the node type (`joined_relations`) that the page's selection
+    reads, each with the columns its own selection reads: joined into the page's query."""
+    selected = selected_names(info, ("edges", "node"))
+    related = {}
+    for name in getattr(node_type, "joined_relations", ()):
+        if name in selected:
+            target = model._meta.get_field(name).related_model
+            target_type = get_global_registry().get_type_for_model(target)
+            related[name] = (target, selected_columns(
+                info, target, through=("edges", "node", name),
+                needs=getattr(target_type, "column_needs", {}),
+            ))
+    return related
 
 
 def cursor_columns(info: graphene.ResolveInfo, ordering: Ordering, model: type[Model]
@@ -234,7 +253,8 @@ class KeysetConnection:
             needs=getattr(node_type, "column_needs", {}),
             always=cursor_columns(info, Ordering.of(queryset), queryset.model),
         )
-        request, page = paginate(queryset, args, columns)
+        related = joined_relations(info, queryset.model, node_type)
+        request, page = paginate(queryset, args, columns, related)
         return build_connection(request, page, queryset.count)
 
 
