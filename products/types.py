@@ -1,6 +1,9 @@
 """GraphQL types of the catalog. Relations and aggregates resolve through DataLoaders."""
 from __future__ import annotations
 
+from functools import partial
+from operator import itemgetter
+
 import graphene
 from django.contrib.auth import get_user_model
 from graphene_django import DjangoObjectType
@@ -62,6 +65,8 @@ class ProductImageType(DjangoObjectType):
 
 
 REVIEW_ORDERING = Ordering.of(Review.objects.all())
+# ReviewStatsLoader's (average, count).
+AVERAGE, COUNT = itemgetter(0), itemgetter(1)
 User = get_user_model()
 
 
@@ -197,10 +202,10 @@ class ProductType(DjangoObjectType):
         )
 
     def resolve_avg_rating(self, info):
-        return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[0])
+        return get_loader(info, ReviewStatsLoader).load(self.pk).then(AVERAGE)
 
     def resolve_review_count(self, info):
-        return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
+        return get_loader(info, ReviewStatsLoader).load(self.pk).then(COUNT)
 
     def resolve_is_favorited(self, info):
         return get_loader(info, FavoritedLoader).load(self.pk)
@@ -216,16 +221,15 @@ class ProductType(DjangoObjectType):
             always=("product_id", *cursor_columns(info, REVIEW_ORDERING, Review)),
         )
 
-        def count():
-            return get_loader(info, ReviewStatsLoader).load(self.pk).then(lambda stats: stats[1])
-
         author_columns = (
             selected_columns(info, User, through=("edges", "node", "author"))
             if "author" in selected_names(info, ("edges", "node")) else ()
         )
         page = (self.pk, request, columns, author_columns)
+        # totalCount, if selected, is the review count of the stats loader.
+        count = partial(ProductType.resolve_review_count, self, info)
         return get_loader(info, ReviewPageLoader).load(page).then(
-            lambda page: build_connection(request, page, count)
+            partial(build_connection, request, count=count)
         )
 
     def resolve_related_products(self, info, first: int):

@@ -141,6 +141,7 @@ class FieldPlan:
         "default",
         "field_def",
         "field_nodes",
+        "info_head",
         "key",
         "kind",
         "name",
@@ -162,6 +163,8 @@ class FieldPlan:
         self.parent_type = parent_type
         self.parent_name = parent_type.name
         self.return_type = field_def.type
+        # What a ResolveInfo of this field starts with (schema/execution.py adds the rest).
+        self.info_head = (self.name, field_nodes, field_def.type, parent_type)
         self.shape = Shape(builder, field_def.type, field_nodes)
         self.takes_args = bool(field_def.args)
         # Arguments without variables are the same on every call: computed once. Resolvers
