@@ -106,8 +106,15 @@ def selected_columns(
 
     `through` walks down to the objects the rows become (`("edges", "node")` for a
     connection). `needs` maps a selected field that is not a column of its own to the
-    columns its resolver reads; `always` (attnames) is read whatever is selected.
+    columns its resolver reads; `always` (attnames) is read whatever is selected. Worked out
+    once per field of a document, as `selected_names`.
     """
+    node = info.field_nodes[0]
+    key = (id(node), model, through, tuple(needs.items()), always)
+    with _lock:
+        cached = _memo.get(key)
+        if cached is not None and cached[0] is node:
+            return cached[1]
     fields = {field.name: field for field in model._meta.concrete_fields}
     columns = dict.fromkeys((model._meta.pk.attname, *always))
     for name in selected_names(info, through):
@@ -116,7 +123,9 @@ def selected_columns(
             columns[field.attname] = None
         for needed in needs.get(name, ()):
             columns[needed] = None
-    return tuple(columns)
+    result = tuple(columns)
+    _remember(key, node, result)
+    return result
 
 
 def selected_names(info: GraphQLResolveInfo, through: tuple[str, ...] = ()) -> frozenset[str]:
@@ -132,15 +141,20 @@ def selected_names(info: GraphQLResolveInfo, through: tuple[str, ...] = ()) -> f
         if cached is not None and cached[0] is node:
             return cached[1]
     names = frozenset(_selected_names(info.field_nodes, info.fragments, through))
-    with _lock:
-        _memo[key] = (node, names)
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
+    _remember(key, node, names)
     return names
 
 
+def _remember(key: tuple[Any, ...], node: FieldNode, value: Any) -> None:
+    """Memoized per field node (kept, so that its id stays its own) and bounded."""
+    with _lock:
+        _memo[key] = (node, value)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+
+
 _MEMO_SIZE = 2000
-_memo: OrderedDict[tuple[Any, ...], tuple[FieldNode, frozenset[str]]] = OrderedDict()
+_memo: OrderedDict[tuple[Any, ...], tuple[FieldNode, Any]] = OrderedDict()
 _lock = threading.Lock()
 
 

@@ -48,9 +48,20 @@ def file_url(instance: models.Model, field_name: str, context=None) -> str:
     name = value.name if hasattr(value, "name") else value
     storage = field.storage  # type: ignore[attr-defined]
     if storage.__class__ is FileSystemStorage:  # through default_storage's lazy proxy
-        # What FileSystemStorage.url returns, without its urljoin (a few µs, per image).
-        return absolute_url(storage.base_url + filepath_to_uri(name).lstrip("/"), context)
+        # What FileSystemStorage.url returns, without its urljoin (a few µs, per image), its
+        # base resolved once per request.
+        return media_base(storage, context) + filepath_to_uri(name).lstrip("/")
     return absolute_url(storage.url(name), context)
+
+
+def media_base(storage: FileSystemStorage, context) -> str:
+    """The storage's base URL, absolute for this request (`absolute_url`), once per request."""
+    base = getattr(context, "_vitrine_media_base", None)
+    if base is None:
+        base = absolute_url(storage.base_url, context)
+        if context is not None:
+            context._vitrine_media_base = base
+    return base
 
 
 def absolute_url(url: str, context=None) -> str:
