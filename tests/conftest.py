@@ -53,6 +53,17 @@ def _fresh_caches():
     yield
 
 
+# The README's catalog page: what a storefront loads, what the cost model is sized for.
+CATALOG_PAGE = """query CatalogPage($first: Int!) {
+  products(first: $first) { edges { node {
+    id name slug price
+    category { name slug }
+    images { url altText }
+    reviews(first: 5) { edges { node { rating title author { username } } } }
+  } } }
+}"""
+
+
 def error_codes(result: dict) -> list[str]:
     return [error["extensions"]["code"] for error in result.get("errors", [])]
 

@@ -53,9 +53,9 @@ def in_ci() -> bool:
 
 
 def skip_or_fail(reason: str) -> None:
-    """Skip locally; under CI=true a missing client is a failure, not a skip."""
+    """Skip locally; under CI=true a missing client or tool is a failure, not a skip."""
     if in_ci():
-        pytest.fail(f"{reason} (CI=true: client tests may not skip)", pytrace=False)
+        pytest.fail(f"{reason} (CI=true: nothing may skip)", pytrace=False)
     pytest.skip(reason)
 
 

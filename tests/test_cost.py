@@ -7,19 +7,12 @@ from graphql import get_operation_ast, parse
 
 from schema.cost import compile_plan
 from schema.schema import schema
-from tests.conftest import error_codes
+from tests.conftest import CATALOG_PAGE, error_codes
 
 PRODUCT_NAMES = "{ products(first: 10) { edges { node { name } } } }"
 NESTED = """{ products(first: 10) { edges { node {
     reviews(first: 10) { edges { node { id } } } } } } }"""
-CATALOG_PAGE = """query CatalogPage($first: Int!) {
-  products(first: $first) { edges { node {
-    id name slug price
-    category { name slug }
-    images { url altText }
-    reviews(first: 5) { edges { node { rating title author { username } } } }
-  } } }
-}"""
+
 EXPENSIVE = """{ products(first: 100) { edges { node {
     reviews(first: 100) { edges { node { id } } } } } } }"""
 

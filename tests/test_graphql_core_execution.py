@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_server import skip_or_fail
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_DIR = Path(__file__).resolve().parent / "graphql_core_suite"
 PLUGIN = "vitrine_graphql_core_plugin"
@@ -64,17 +66,6 @@ MIN_EXECUTIONS = 250
 SUBPROCESS_TIMEOUT = 300
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def unavailable(reason: str) -> None:
-    """Skip locally; under CI=true nothing may skip, so fail."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: this test may not skip)", pytrace=False)
-    pytest.skip(reason)
-
-
 def pip(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pip", *args, "--quiet", "--disable-pip-version-check"],
@@ -90,7 +81,7 @@ def fetched(target: Path, what: str, fetch) -> Path:
     with tempfile.TemporaryDirectory(dir=CACHE, prefix=".fetch-") as work:
         result, made = fetch(Path(work))
         if result.returncode != 0 or made is None:
-            unavailable(f"Could not fetch {what} with pip:\n"
+            skip_or_fail(f"Could not fetch {what} with pip:\n"
                         f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
         try:
             made.rename(target)  # atomic: a concurrent run may have won, which is as good

@@ -16,7 +16,7 @@ from django.test import RequestFactory, override_settings
 
 from products.models import Category, Product, ProductImage, Review
 from schema.throttle import LeakyBucket, client_identity
-from tests.conftest import error_codes
+from tests.conftest import CATALOG_PAGE, error_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_NAMES = "{ products(first: 10) { edges { node { name } } } }"
@@ -212,14 +212,7 @@ def test_an_unreachable_throttle_cache_lets_requests_through(gql, catalog, monke
 
 # -- Sized for a storefront -----------------------------------------------------------------
 
-CATALOG_PAGE = """query CatalogPage($first: Int!) {
-  products(first: $first) { edges { node {
-    id name slug price
-    category { name slug }
-    images { url altText }
-    reviews(first: 5) { edges { node { rating title author { username } } } }
-  } } }
-}"""
+
 
 
 @pytest.fixture
