@@ -448,8 +448,8 @@ def main() -> None:
     try:
         for server in servers.values():
             server.wait()
-        # Warm every scenario in-process before freezing what startup loaded (project/asgi.py
-        # freezes at startup too, so the servers' collector skips the same objects).
+        # Warm every scenario in-process, then set the collector as the servers do at startup
+        # (project/collector.py).
         for scenario in scenarios:
             in_process_check(scenario, sizes[0])
         settle_after_startup()
