@@ -323,14 +323,7 @@ class PromiseExecutionContext(ExecutionContext):
                     ):
                         results[field.key] = value
                         continue
-                    field_path = Path(path, field.key, field.parent_name)
-                    try:
-                        completed = self.complete(shape, field, field_path, value, None)
-                    except Exception as raw_error:
-                        completed = self.field_error(raw_error, field, field_path)
-                    if type(completed) is _Slot:
-                        completed.path = field_path
-                        completed.nullable = not shape.non_null
+                    completed = self.execute_one(field, source, path, value)
             elif field.kind == TYPENAME:
                 completed = field.parent_name
             else:
@@ -376,20 +369,25 @@ class PromiseExecutionContext(ExecutionContext):
                 results[field.key] = completed
         return results
 
-    def execute_one(self, field: FieldPlan, source: Any, parent_path: Path | None) -> Any:
+    def execute_one(
+        self, field: FieldPlan, source: Any, parent_path: Path | None, value: Any = Undefined
+    ) -> Any:
         """One field, completed: its value, None after a field error, or an unbound
         ``_Slot`` (path and nullability set, container and key left to the caller) while it
         is pending. A non-null field's error propagates (``handle_field_error``).
+
+        ``value`` is the attribute, when ``execute_fields`` has read it already.
         """
         path = Path(parent_path, field.key, field.parent_name)
         try:
             if field.kind == TYPENAME:
                 return field.parent_name
             if field.kind == ATTRIBUTE:
-                value = (
-                    source.get(field.attname, field.default) if isinstance(source, dict)
-                    else getattr(source, field.attname, field.default)
-                )
+                if value is Undefined:
+                    value = (
+                        source.get(field.attname, field.default) if isinstance(source, dict)
+                        else getattr(source, field.attname, field.default)
+                    )
                 completed = self.complete(field.shape, field, path, value, None)
             else:
                 completed = self.execute_field(field, source, path)
