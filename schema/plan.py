@@ -10,8 +10,8 @@ On a catalog page that is thousands of times the same decisions. A plan makes th
   default resolver becomes a plain attribute or dict read, with no resolver call and no
   `ResolveInfo`; `__typename` is a constant; anything else is called with `ResolveInfo`) and
   its arguments when they do not depend on variables;
-- `Shape`: how a value of the field's type is completed: a leaf with its serializer (and the
-  Python type that serializes to itself), an object type with its collected sub-fields, a
+- `Shape`: how a value of the field's type is completed: a leaf (and the Python type its
+  serializer returns unchanged), an object type with its collected sub-fields, a
   list of a shape, or an abstract type whose sub-fields are collected per runtime type; each
   with its nullability.
 
@@ -78,12 +78,10 @@ class Shape:
         "builder",
         "field_nodes",
         "identity",
-        "is_type_of",
         "item",
         "kind",
         "non_null",
         "output_type",
-        "serialize",
         "type",
         "type_of_by_class",
     )
@@ -97,9 +95,8 @@ class Shape:
         named = output_type.of_type if self.non_null else output_type  # type: ignore[union-attr]
         self.type = named
         self.item: Shape | None = None
-        self.serialize: Callable[[Any], Any] | None = None
+        # The Python type a leaf's serializer returns unchanged (no call needed).
         self.identity: type | None = None
-        self.is_type_of: Callable[..., Any] | None = None
         # For graphene-django types: is_type_of depends on the value's class only.
         self.type_of_by_class: dict[type, bool] | None = None
         self._fields: Any = None
@@ -108,15 +105,13 @@ class Shape:
             self.item = Shape(builder, named.of_type, field_nodes)
         elif is_leaf_type(named):
             self.kind = LEAF
-            self.serialize = named.serialize  # type: ignore[union-attr]
             self.identity = _IDENTITY_TYPES.get(named.name)  # type: ignore[union-attr]
         elif is_abstract_type(named):
             self.kind = ABSTRACT
             self._fields = {}
         else:
             self.kind = OBJECT
-            self.is_type_of = named.is_type_of  # type: ignore[union-attr]
-            if getattr(self.is_type_of, "__func__", None) is _DJANGO_IS_TYPE_OF:
+            if getattr(named.is_type_of, "__func__", None) is _DJANGO_IS_TYPE_OF:
                 self.type_of_by_class = {}
 
     def fields(self, object_type: GraphQLObjectType) -> tuple[FieldPlan, ...]:
