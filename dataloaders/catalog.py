@@ -87,7 +87,7 @@ class ReviewPageLoader(Loader):
     newest first, with those columns (and their authors with theirs, joined).
 
     One query for every product of the level asked the same page: ROW_NUMBER() partitioned by
-    product, over the rows past the page's cursors (REFERENCE.md §8). A joined author is
+    product, over the rows past the page's cursors. A joined author is
     attached to its review (`review.author`), so `author { ... }` costs neither a query nor
     a wait; with no author columns, nothing is joined.
     """

@@ -98,7 +98,7 @@ DATABASES = {
 if os.environ.get("DATABASE_TEST_NAME"):
     # Lets several test runs share one PostgreSQL server without clashing.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
-# 32-bit keys: graphene-django's global-ID filters only understand AutoField (REFERENCE.md §9).
+# 32-bit keys: graphene-django's global-ID filters only understand AutoField.
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -202,11 +202,11 @@ UPLOAD_MAX_IMAGES_PER_PRODUCT = int(os.environ.get("UPLOAD_MAX_IMAGES_PER_PRODUC
 # Off only to measure the N+1 baseline (bench/): every loader call then runs its own query.
 DATALOADER_BATCHING = env_bool("DATALOADER_BATCHING", True)
 
-# Connection arguments are bounded like GitHub's public API (REFERENCE.md §6).
+# Connection arguments are bounded like GitHub's public API.
 GRAPHQL_MAX_PAGE_SIZE = 100
 
 # -- API protection: every limit is documented in the README ("Limits"). ----------------------
-# Static query cost, checked before execution (schema/cost.py, REFERENCE.md §6).
+# Static query cost, checked before execution (schema/cost.py).
 # 5,000: a catalog page of 100 products with their category, images, 5 reviews with authors
 # and 5 related products costs 2,502; 100 products x 100 reviews (10,302) is refused.
 GRAPHQL_MAX_COST = int(os.environ.get("GRAPHQL_MAX_COST", "5000"))

@@ -1,4 +1,5 @@
-"""Static query cost and node count, computed before execution (REFERENCE.md §6).
+"""Static query cost and node count, computed before execution (Shopify's model, with GitHub's
+node count).
 
 Rules (the README's "Limits" section has the table):
 

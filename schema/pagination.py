@@ -4,7 +4,7 @@ Pages are cut by keyset (schema/cursors.py): each page continues after (or befor
 cursor names, so pages neither repeat nor skip rows that were created or deleted in between.
 A page fetches one row more than it returns to learn whether another page follows, and
 `totalCount` counts only when a client selects it (graphene-django counts every connection
-before slicing it, REFERENCE.md §9).
+before slicing it).
 
 `hasPreviousPage` when paging forward, and `hasNextPage` when paging backward, answer whether
 a cursor was given: the row it names lies on that side (Relay's connection spec lets a server

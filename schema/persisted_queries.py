@@ -1,4 +1,4 @@
-"""Automatic persisted queries (Apollo's APQ protocol, REFERENCE.md §6) and an allow-list mode.
+"""Automatic persisted queries (Apollo's APQ protocol) and an allow-list mode.
 
 APQ: a client sends `extensions.persistedQuery = {version: 1, sha256Hash}` without the query;
 an unknown hash answers PERSISTED_QUERY_NOT_FOUND (message `PersistedQueryNotFound`, which

@@ -1,4 +1,4 @@
-"""A leaky bucket of query-cost points per client, in Django's cache (REFERENCE.md §6).
+"""A leaky bucket of query-cost points per client, in Django's cache (Shopify's model).
 
 A request takes its requested cost up front and is refused with THROTTLED (HTTP 429,
 `Retry-After`) when the bucket has not that much room; after execution the difference between

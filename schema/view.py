@@ -492,7 +492,7 @@ class VitrineGraphQLView(GraphQLView):
         return encoding.dumps(d, pretty=pretty or self.pretty or bool(request.GET.get("pretty")))
 
     def get_validation_rules(self):
-        # Passing rules replaces graphql-core's own: always keep them (REFERENCE.md §9).
+        # Passing rules replaces graphql-core's own: keep them, or invalid documents validate.
         # recommended_rules bounds nested `fields`/`interfaces`/`possibleTypes` in introspection.
         return (*specified_rules, *recommended_rules, *(self.validation_rules or ()))
 

@@ -1,6 +1,6 @@
 """The two websocket subprotocols' message rules, on top of GraphQLWebsocketConsumer.
 
-`TransportProtocol` — graphql-transport-ws (../shared/REFERENCE.md §2):
+`TransportProtocol` — graphql-transport-ws (the graphql-ws npm package's PROTOCOL.md):
   connection_init → connection_ack (4403 when its credentials are refused, or stop holding
   later, 4429 for a second
   one, 4408 when none arrives within the init timeout); ping → pong at any time, pong is

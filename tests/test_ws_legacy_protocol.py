@@ -1,6 +1,6 @@
 """The legacy `graphql-ws` subprotocol (subscriptions-transport-ws) at /graphql/.
 
-See ../shared/REFERENCE.md §3 and subscriptions/protocols.py for where we differ from the
+See subscriptions/protocols.py for where we differ from the
 reference server (rejection closes 4403; start before connection_ack is an error).
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """graphql-transport-ws at /graphql/: every message and close code of the protocol.
 
 Runs against `project.asgi.application` (origin check and cookie authentication included)
-with channels' WebsocketCommunicator. See ../shared/REFERENCE.md §2.
+with channels' WebsocketCommunicator. The protocol is graphql-ws's PROTOCOL.md.
 """
 from __future__ import annotations
 
