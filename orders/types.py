@@ -38,7 +38,15 @@ class OrderItemType(DjangoObjectType):
         return get_loader(info, ProductByIdLoader).load(self.product_id)
 
 
+OrderStatus = graphene.Enum(
+    "OrderStatus",
+    [(status.name, status.value) for status in Order.Status],
+    description="Where an order is: placed (PENDING), paid, shipped, or cancelled.",
+)
+
+
 class OrderType(DjangoObjectType):
+    status = graphene.Field(graphene.NonNull(OrderStatus), description="Where the order is now.")
     items = graphene.List(graphene.NonNull(OrderItemType), required=True)
 
     class Meta:
@@ -51,6 +59,9 @@ class OrderType(DjangoObjectType):
     @classmethod
     def get_node(cls, info, id):
         return Order.objects.owned_by(info.context.user).filter(pk=id).first()
+
+    def resolve_status(self, info):
+        return OrderStatus.get(self.status)
 
     def resolve_items(self, info):
         return get_loader(info, OrderItemsLoader).load(self.pk)
