@@ -263,4 +263,19 @@ class BoundedConnectionField(KeysetConnection, DjangoConnectionField):
 
 
 class BoundedFilterConnectionField(KeysetConnection, DjangoFilterConnectionField):
-    """A django-filter connection with page sizes in 1..100 and keyset cursors."""
+    """A django-filter connection with page sizes in 1..100 and keyset cursors.
+
+    Each filter argument is described by its filter's `help_text` (graphene-django uses only
+    the label), and deprecated as the filter set's `deprecated_arguments` says.
+    """
+
+    @property
+    def filtering_args(self):
+        if not self._filtering_args:
+            filters = self.filterset_class.base_filters
+            deprecated = getattr(self.filterset_class, "deprecated_arguments", {})
+            arguments = super().filtering_args
+            for name, argument in arguments.items():
+                argument.description = filters[name].extra.get("help_text") or argument.description
+                argument.deprecation_reason = deprecated.get(name)
+        return self._filtering_args

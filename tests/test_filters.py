@@ -182,3 +182,69 @@ def test_unknown_order_by_value_is_bad_user_input(gql, catalog, order_by):
     result = gql.execute(PRODUCTS, {"orderBy": order_by})
     assert error_codes(result) == ["BAD_USER_INPUT"]
     assert result["errors"][0]["extensions"]["field"] == "orderBy"
+
+
+# -- typed ordering and filters (the deprecated string forms keep working) -------------
+
+SORTED = """query ($sortBy: [ProductOrder!], $categoryId: ID, $orderBy: String) {
+  products(sortBy: $sortBy, categoryId: $categoryId, orderBy: $orderBy) {
+    edges { node { name } } } }"""
+
+
+def sorted_names(client, **variables) -> list[str]:
+    return [edge["node"]["name"] for edge in client.data(SORTED, variables)["products"]["edges"]]
+
+
+@pytest.mark.parametrize(("order_by", "sort_by"), [
+    ("price", [{"field": "PRICE"}]),
+    ("-price", [{"field": "PRICE", "direction": "DESC"}]),
+    ("name", [{"field": "NAME", "direction": "ASC"}]),
+    ("-popularityScore", [{"field": "POPULARITY_SCORE", "direction": "DESC"}]),
+    ("createdAt", [{"field": "CREATED_AT"}]),
+])
+def test_sort_by_orders_as_the_deprecated_order_by_did(gql, catalog, order_by, sort_by):
+    assert sorted_names(gql, sortBy=sort_by) == sorted_names(gql, orderBy=order_by)
+
+
+def test_sort_by_takes_several_keys_most_significant_first(gql, catalog):
+    Product = catalog["products"]["amp"].__class__
+    Product.objects.filter(pk=catalog["products"]["novel"].pk).update(price="499.00")
+    names = sorted_names(gql, sortBy=[{"field": "PRICE", "direction": "DESC"},
+                                      {"field": "NAME"}])
+    assert names == ["Mystery Novel", "Tube Amplifier", "Studio Headphones", "Wireless Earbuds"]
+
+
+def test_sort_by_and_order_by_together_are_bad_user_input(gql, catalog):
+    result = gql.execute(SORTED, {"sortBy": [{"field": "PRICE"}], "orderBy": "name"})
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert result["errors"][0]["extensions"]["field"] == "sortBy"
+
+
+def test_category_id_filters_like_the_deprecated_category(gql, catalog):
+    audio = category_id(catalog, "audio")
+    by_id = sorted_names(gql, categoryId=audio, orderBy="name")
+    assert by_id == products(gql, category=audio)
+    assert by_id == ["Studio Headphones", "Tube Amplifier", "Wireless Earbuds"]
+    wrong = gql.execute(SORTED, {"categoryId": to_global_id("Product", 1)})
+    assert error_codes(wrong) == ["BAD_USER_INPUT"]
+    assert wrong["errors"][0]["extensions"]["field"] == "categoryId"
+
+
+def test_introspection_lists_sort_fields_and_the_deprecated_arguments(gql, db):
+    data = gql.data("""{
+      field: __type(name: "ProductOrderField") { enumValues { name description } }
+      query: __type(name: "Query") { fields { name
+        args(includeDeprecated: true) { name description isDeprecated deprecationReason } } }
+    }""")
+    assert [value["name"] for value in data["field"]["enumValues"]] == [
+        "PRICE", "CREATED_AT", "POPULARITY_SCORE", "NAME",
+    ]
+    assert all(value["description"] for value in data["field"]["enumValues"])
+    products_field, = [f for f in data["query"]["fields"] if f["name"] == "products"]
+    arguments = {argument["name"]: argument for argument in products_field["args"]}
+    assert arguments["orderBy"]["isDeprecated"] is True
+    assert arguments["orderBy"]["deprecationReason"] == "Use `sortBy` instead."
+    assert arguments["category"]["deprecationReason"] == "Use `categoryId` instead."
+    assert arguments["sortBy"]["isDeprecated"] is False
+    # Filter arguments carry their filter's help text.
+    assert arguments["search"]["description"] == "Words in the name, description or category name."

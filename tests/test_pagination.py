@@ -184,8 +184,10 @@ def test_negative_offset_is_bad_user_input(client):
 
 ORDERINGS = [None, "name", "-name", "price", "-price", "createdAt", "-createdAt",
              "popularityScore", "-popularityScore"]
-WALK = """query ($first: Int, $last: Int, $after: String, $before: String, $orderBy: String) {
-  products(first: $first, last: $last, after: $after, before: $before, orderBy: $orderBy) {
+WALK = """query ($first: Int, $last: Int, $after: String, $before: String, $orderBy: String,
+                $sortBy: [ProductOrder!]) {
+  products(first: $first, last: $last, after: $after, before: $before, orderBy: $orderBy,
+           sortBy: $sortBy) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node { name } } } }"""
@@ -201,12 +203,13 @@ def add_extremes(category) -> set[str]:
     return {low.name, high.name}
 
 
-def walk(client, order_by, *, backward: bool, between_pages) -> list[str]:
+def walk(client, order_by, *, backward: bool, between_pages, sort_by=None) -> list[str]:
     """Every name met paging in one direction, five at a time, calling `between_pages` with
     each page read (except the last)."""
     size, cursor, seen = ("last", "before") if backward else ("first", "after"), None, []
     while True:
-        page = client.data(WALK, {size[0]: 5, size[1]: cursor, "orderBy": order_by})["products"]
+        page = client.data(WALK, {size[0]: 5, size[1]: cursor, "orderBy": order_by,
+                                  "sortBy": sort_by})["products"]
         assert page["totalCount"] == Product.objects.filter(is_published=True).count()
         seen = names(page) + seen if backward else seen + names(page)
         more = page["pageInfo"]["hasPreviousPage" if backward else "hasNextPage"]
@@ -248,6 +251,25 @@ def test_pages_neither_repeat_nor_skip_when_rows_change_in_between(
         assert set(seen) & added == (added if newest_ahead else set())
     else:
         assert len(set(seen) & added) == 1
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
+def test_typed_sort_keys_page_stably_too(client, shelf, backward):
+    """Two keys (price descending, then name), with ties on the first."""
+    sort_by = [{"field": "PRICE", "direction": "DESC"}, {"field": "NAME"}]
+    Product.objects.filter(name__in=["Item 03", "Item 04", "Item 05"]).update(price=50)
+    everything = names(client.data(WALK, {"first": 100, "sortBy": sort_by})["products"])
+    added = set()
+
+    def change(page):
+        if not added:
+            added.update(add_extremes(shelf[0].category))
+            Product.objects.filter(name=names(page)[0 if backward else -1]).delete()
+
+    seen = walk(client, None, backward=backward, between_pages=change, sort_by=sort_by)
+    assert len(seen) == len(set(seen))
+    assert [name for name in seen if name not in added] == everything
+    assert len(set(seen) & added) == 1
 
 
 def test_category_products_and_my_orders_page_by_keyset(client, users, shelf):
