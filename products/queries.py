@@ -20,20 +20,35 @@ def one_lookup(id: str | None, slug: str | None) -> None:
 
 class Query(graphene.ObjectType):
     product = graphene.Field(
-        ProductType, id=graphene.ID(), slug=graphene.String(), description="By ID or slug."
+        ProductType,
+        id=graphene.ID(description="A Product ID. Give `id` or `slug`, not both."),
+        slug=graphene.String(description="A product's `slug`. Give `id` or `slug`, not both."),
+        description="One product by ID or slug; NOT_FOUND when there is none or you may not "
+        "see it (a draft of someone else's).",
     )
     category = graphene.Field(
-        CategoryType, id=graphene.ID(), slug=graphene.String(), description="By ID or slug."
+        CategoryType,
+        id=graphene.ID(description="A Category ID. Give `id` or `slug`, not both."),
+        slug=graphene.String(description="A category's `slug`. Give `id` or `slug`, not both."),
+        description="One category by ID or slug; NOT_FOUND when there is none.",
     )
     categories = graphene.List(
-        graphene.NonNull(CategoryType), required=True, description="The roots of the tree."
+        graphene.NonNull(CategoryType),
+        required=True,
+        description="The roots of the category tree, by name; walk down with `children`.",
     )
-    products = BoundedFilterConnectionField(ProductType, filterset_class=ProductFilter)
+    products = BoundedFilterConnectionField(
+        ProductType,
+        filterset_class=ProductFilter,
+        description="The products you may see (published ones and your own drafts; all of "
+        "them for staff), newest first unless `sortBy` says otherwise, in pages of at most "
+        "100. A product must match every filter given.",
+    )
     popular_products = graphene.List(
         graphene.NonNull(ProductType),
         required=True,
-        first=graphene.Int(default_value=10),
-        description="Visible products, most popular first.",
+        first=graphene.Int(default_value=10, description="How many, 1 to 100; 10 by default."),
+        description="The products you may see, most popular first (`popularityScore`).",
     )
 
     def resolve_product(self, info, id=None, slug=None):

@@ -26,6 +26,7 @@ from products.filters import ProductFilter
 from products.media import file_url
 from products.models import Category, Product, ProductImage, Review
 from schema.cursors import Ordering
+from schema.descriptions import describe_fields
 from schema.node import Node
 from schema.pagination import (
     BoundedFilterConnectionField,
@@ -41,7 +42,15 @@ def load_optional(info, loader_class, key):
     return None if key is None else get_loader(info, loader_class).load(key)
 
 
+@describe_fields(
+    alt_text="Text for screen readers and for when the image cannot load, up to 200 characters; "
+    "empty when none was given.",
+    is_primary="The product's main image, for lists and previews; at most one per product.",
+    position="Place in the product's gallery, from 0; the primary image comes first anyway.",
+)
 class ProductImageType(DjangoObjectType):
+    """An image of a product; a product's `images` come primary first, then by `position`."""
+
     url = graphene.String(
         required=True,
         description="Absolute URL of the image file (on MEDIA_BASE_URL when one is set).",
@@ -70,7 +79,18 @@ AVERAGE, COUNT = itemgetter(0), itemgetter(1)
 User = get_user_model()
 
 
+@describe_fields(
+    product="The reviewed product.",
+    author="Who wrote the review (their public profile).",
+    rating="Stars, 1 (worst) to 5 (best).",
+    title="The review's headline, up to 200 characters.",
+    body="The review's text, plain text; empty when the author wrote only a title.",
+    created_at="When the review was written.",
+)
 class ReviewType(DjangoObjectType):
+    """A user's review of a product, one per product and author. Anyone who may see the
+    product sees its reviews."""
+
     class Meta:
         model = Review
         name = "Review"
@@ -93,8 +113,20 @@ class ReviewType(DjangoObjectType):
         return review
 
 
+@describe_fields(
+    name="Display name, up to 120 characters.",
+    slug="Unique URL-safe name, for links: `category(slug:)` finds the category.",
+    parent="The category directly above; null for a root (see `categories`).",
+)
 class CategoryType(DjangoObjectType):
-    children = graphene.List(graphene.NonNull(lambda: CategoryType), required=True)
+    """A node of the category tree. Every product is filed under one category; categories
+    are public."""
+
+    children = graphene.List(
+        graphene.NonNull(lambda: CategoryType),
+        required=True,
+        description="The categories directly below this one, by name; empty for a leaf.",
+    )
     ancestors = graphene.List(
         graphene.NonNull(lambda: CategoryType),
         required=True,
@@ -142,26 +174,61 @@ class CategoryType(DjangoObjectType):
         return Product.objects.filter(category_id__in=Category.objects.descendant_ids(self.pk))
 
 
+@describe_fields(
+    name="Display name, up to 200 characters.",
+    slug="Unique URL-safe name, made from the name when the product is created and never "
+    "changed afterwards, so links stay valid after a rename: `product(slug:)` finds it.",
+    description="Long description, plain text; empty when there is none.",
+    price="Price in the store's currency, a decimal string with 2 decimals (`\"19.99\"`), "
+    "greater than 0.",
+    stock="Units in stock, 0 or more; placing an order takes its quantities from here.",
+    is_published="Whether everyone sees the product. Drafts (false) are seen only by their "
+    "creator and staff.",
+    popularity_score="How popular the product is, 0 to 100 (higher is more popular); orders "
+    "`popularProducts` and `relatedProducts`.",
+    category="The category the product is filed under.",
+    created_by="Who created the product; null when that account no longer exists.",
+    created_at="When the product was created.",
+    updated_at="When the product was last changed (any field, stock included).",
+)
 class ProductType(DjangoObjectType):
+    """An item of the catalog. Everyone sees published products; drafts (`isPublished:
+    false`) only their creator and staff. A product you may not see is reported exactly
+    like one that does not exist (null, or NOT_FOUND)."""
+
     is_available = graphene.Boolean(required=True, description="Published and in stock.")
-    avg_rating = graphene.Float(description="Average review rating; null without reviews.")
-    review_count = graphene.Int(required=True)
-    is_favorited = graphene.Boolean(required=True, description="Whether the viewer favorited it.")
-    images = graphene.List(graphene.NonNull(ProductImageType), required=True)
+    avg_rating = graphene.Float(description="Average review rating, 1 to 5; null without reviews.")
+    review_count = graphene.Int(required=True, description="How many reviews it has, 0 or more.")
+    is_favorited = graphene.Boolean(
+        required=True,
+        description="Whether you favorited it (`toggleFavorite`); false when anonymous.",
+    )
+    images = graphene.List(
+        graphene.NonNull(ProductImageType),
+        required=True,
+        description="Its images, the primary one first, then by `position`; empty for none.",
+    )
     # A plain Field: graphene's ConnectionField would turn our Promise into a coroutine.
     reviews = graphene.Field(
         graphene.NonNull(ReviewType._meta.connection),
-        first=graphene.Int(),
-        after=graphene.String(),
-        last=graphene.Int(),
-        before=graphene.String(),
-        description="Newest first.",
+        first=graphene.Int(
+            description="At most this many reviews (1 to 100), from the newest or from "
+            "`after`; 100 when neither `first` nor `last` is given."
+        ),
+        after=graphene.String(description="Continue after this cursor (`edges.cursor`)."),
+        last=graphene.Int(
+            description="At most this many reviews (1 to 100), the last ones before `before` "
+            "(the oldest without it)."
+        ),
+        before=graphene.String(description="Continue before this cursor (`edges.cursor`)."),
+        description="Its reviews, newest first, in pages of at most 100.",
     )
     related_products = graphene.List(
         graphene.NonNull(lambda: ProductType),
         required=True,
-        first=graphene.Int(default_value=5),
-        description="Other visible products of the same category, most popular first.",
+        first=graphene.Int(default_value=5, description="How many, 1 to 100; 5 by default."),
+        description="Other products of the same category that you may see, most popular "
+        "first.",
     )
 
     class Meta:

@@ -15,6 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from graphene import relay
 from graphene.utils.str_converters import to_camel_case
+from graphene.utils.trim_docstring import trim_docstring
 
 INVALID = "INVALID"
 
@@ -25,7 +26,10 @@ class FieldError(graphene.ObjectType):
     field = graphene.String(
         description="The input field in camelCase; list items as a path: `items.0.quantity`."
     )
-    message = graphene.String(required=True)
+    message = graphene.String(
+        required=True,
+        description="What is wrong, in English, to show to a person; programs match `code`.",
+    )
     code = graphene.String(
         required=True, description="Stable, upper-case: REQUIRED, MIN_VALUE, UNIQUE, NOT_FOUND…"
     )
@@ -63,8 +67,18 @@ def invalid(field: str, message: str, code: str = INVALID) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code.lower())})
 
 
+CLIENT_MUTATION_ID = (
+    "Any string you choose, echoed unchanged in the payload to match a response to its "
+    "request (Relay); optional."
+)
+
+
 class Mutation(relay.ClientIDMutation):
-    """Base class: implement `perform(cls, info, **input)` returning the payload."""
+    """Base class: implement `perform(cls, info, **input)` returning the payload.
+
+    The subclass's docstring describes the mutation field; its input and payload types, their
+    `clientMutationId` and the `input` argument get texts of their own (below).
+    """
 
     errors = graphene.List(
         graphene.NonNull(FieldError),
@@ -74,6 +88,40 @@ class Mutation(relay.ClientIDMutation):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def __init_subclass_with_meta__(cls, description=None, input_fields=None, **options):
+        field = cls.__name__[:1].lower() + cls.__name__[1:]
+        # graphene builds the input type from `input_fields` (and the `Input` class): a `Meta`
+        # among them is that type's Meta.
+        input_fields = {"Meta": {"description": f"What `{field}` takes."}, **(input_fields or {})}
+        super().__init_subclass_with_meta__(
+            description=description or (
+                f"What `{field}` returns. `errors` lists problems with the input, empty on "
+                "success; the other fields are set only on success."
+            ),
+            input_fields=input_fields,
+            **options,
+        )
+        cls._meta.fields["client_mutation_id"].description = CLIENT_MUTATION_ID
+        cls.Input._meta.fields["client_mutation_id"].description = CLIENT_MUTATION_ID
+        cls._meta.arguments["input"] = graphene.Argument(
+            cls.Input, required=True, description="The mutation's input fields, in one object."
+        )
+
+    @classmethod
+    def Field(cls, name=None, description=None, deprecation_reason=None, required=False):
+        """The mutation field, described by the subclass's docstring (graphene's would fall
+        back to the payload type's description)."""
+        return graphene.Field(
+            cls._meta.output,
+            args=cls._meta.arguments,
+            resolver=cls._meta.resolver,
+            name=name,
+            description=description or trim_docstring(cls.__doc__),
+            deprecation_reason=deprecation_reason,
+            required=required,
+        )
 
     @classmethod
     def perform(cls, info: graphene.ResolveInfo, **input: Any) -> Mutation:
