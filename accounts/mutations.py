@@ -26,11 +26,15 @@ class TokenFields:
     refresh_token = graphene.String(
         required=True, description="Use once with refreshToken; it is rotated on use."
     )
-    payload = GenericScalar(required=True)
+    payload = GenericScalar(
+        required=True,
+        description="The JWT's claims as an object: `username`, `exp` (when the JWT expires) "
+        "and `origIat` (when it was issued), times in Unix seconds.",
+    )
     refresh_expires_in = graphene.Int(
         required=True, description="When the refresh token expires (Unix time)."
     )
-    user = graphene.Field(UserType, required=True)
+    user = graphene.Field(UserType, required=True, description="The signed-in user.")
 
 
 def _token_payload(cls, request, user, tokens, cookie: bool):
@@ -49,12 +53,20 @@ def _token_payload(cls, request, user, tokens, cookie: bool):
 class Register(Mutation):
     """Create an account; Django's password validators apply."""
 
-    user = graphene.Field(UserType)
+    user = graphene.Field(UserType, description="The new account; sign in with `tokenAuth`.")
 
     class Input:
-        username = graphene.String(required=True)
-        email = graphene.String()
-        password = graphene.String(required=True)
+        username = graphene.String(
+            required=True,
+            description="Up to 150 characters: letters, digits and @ . + - _; unique, ignoring "
+            "case (UNIQUE).",
+        )
+        email = graphene.String(description="Optional; only you see it (`me { email }`).")
+        password = graphene.String(
+            required=True,
+            description="Checked by the server's password rules: not too short, too common, "
+            "all digits or too like the username.",
+        )
 
     @classmethod
     def perform(cls, info, username, password, email=""):
@@ -65,8 +77,12 @@ class TokenAuth(TokenFields, Mutation):
     """Sign in: a short-lived JWT and a long-running refresh token."""
 
     class Input:
-        username = graphene.String(required=True)
-        password = graphene.String(required=True)
+        username = graphene.String(required=True, description="Your username.")
+        password = graphene.String(
+            required=True,
+            description="Your password. Repeated failures for an account or from an address "
+            "are refused for a while (RATE_LIMITED, `extensions.retryAfter` in seconds).",
+        )
         cookie = graphene.Boolean(
             default_value=False, description="Also set both tokens as HttpOnly cookies."
         )
@@ -79,7 +95,12 @@ class TokenAuth(TokenFields, Mutation):
 
 
 class VerifyToken(Mutation):
-    payload = GenericScalar(required=True)
+    """Check a JWT: its claims if it is valid, has not expired and its user is active;
+    UNAUTHENTICATED otherwise."""
+
+    payload = GenericScalar(
+        required=True, description="The JWT's claims (`username`, `exp`, `origIat`)."
+    )
 
     class Input:
         token = graphene.String(description="Defaults to the JWT cookie.")
@@ -96,7 +117,11 @@ class RefreshToken(TokenFields, Mutation):
 
     class Input:
         refresh_token = graphene.String(description="Defaults to the refresh-token cookie.")
-        cookie = graphene.Boolean(default_value=False)
+        cookie = graphene.Boolean(
+            default_value=False,
+            description="Also set both new tokens as HttpOnly cookies; always so when the "
+            "refresh token came from its cookie.",
+        )
 
     @classmethod
     def perform(cls, info, refresh_token=None, cookie=False):
@@ -128,13 +153,18 @@ class RevokeToken(Mutation):
 
 
 class CreateApiKey(Mutation):
-    """A new API key for the viewer. `key` is shown here only: store it now."""
+    """A new API key for the viewer. `key` is shown here only: store it now. Needs a token
+    sign-in: an API key cannot create keys (FORBIDDEN)."""
 
-    api_key = graphene.Field(ApiKeyType)
+    api_key = graphene.Field(
+        ApiKeyType, description="The new key as `myApiKeys` lists it (its prefix, no secret)."
+    )
     key = graphene.String(description="The full key for the `X-API-Key` header; shown once.")
 
     class Input:
-        name = graphene.String(required=True)
+        name = graphene.String(
+            required=True, description="What the key is for, up to 100 characters."
+        )
         expires_at = graphene.DateTime(description="Never expires when omitted.")
 
     @classmethod
@@ -144,10 +174,13 @@ class CreateApiKey(Mutation):
 
 
 class RevokeApiKey(Mutation):
-    api_key = graphene.Field(ApiKeyType)
+    """Deactivate one of your API keys at once (again: no change). Needs a token sign-in: an
+    API key cannot revoke keys (FORBIDDEN)."""
+
+    api_key = graphene.Field(ApiKeyType, description="The key, now `isActive: false`.")
 
     class Input:
-        id = graphene.ID(required=True)
+        id = graphene.ID(required=True, description="The ApiKey ID.")
 
     @classmethod
     def perform(cls, info, id):

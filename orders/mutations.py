@@ -12,17 +12,30 @@ from schema.node import decode_global_id
 
 
 class OrderLineInput(graphene.InputObjectType):
-    product = graphene.ID(required=True, description="A Product ID.")
-    quantity = graphene.Int(required=True, description="At least 1.")
+    """One line of an order: a product and how many of it."""
+
+    product = graphene.ID(
+        required=True,
+        description="The Product ID of a published product you may see (NOT_FOUND, "
+        "NOT_PUBLISHED); each product once per order (DUPLICATE).",
+    )
+    quantity = graphene.Int(
+        required=True,
+        description="How many, at least 1 (MIN_VALUE) and at most the stock (OUT_OF_STOCK).",
+    )
 
 
 class PlaceOrder(Mutation):
     """Order visible, published products; stock is reserved atomically (`OUT_OF_STOCK`)."""
 
-    order = graphene.Field(OrderType)
+    order = graphene.Field(OrderType, description="The new order, PENDING.")
 
     class Input:
-        items = graphene.List(graphene.NonNull(OrderLineInput), required=True)
+        items = graphene.List(
+            graphene.NonNull(OrderLineInput),
+            required=True,
+            description="The lines, 1 to 100 of them. Errors name the line: `items.0.quantity`.",
+        )
 
     @classmethod
     def perform(cls, info, items):
@@ -42,10 +55,13 @@ class PlaceOrder(Mutation):
 class CancelOrder(Mutation):
     """Cancel a pending or paid order of yours; its quantities go back in stock."""
 
-    order = graphene.Field(OrderType)
+    order = graphene.Field(OrderType, description="The order, now CANCELLED.")
 
     class Input:
-        id = graphene.ID(required=True)
+        id = graphene.ID(
+            required=True,
+            description="The Order ID; one PENDING or PAID (else INVALID_STATUS on `id`).",
+        )
 
     @classmethod
     def perform(cls, info, id):

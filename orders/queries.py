@@ -20,7 +20,7 @@ class Query(graphene.ObjectType):
     recommendations = graphene.List(
         graphene.NonNull(_product_type),
         required=True,
-        first=graphene.Int(default_value=10),
+        first=graphene.Int(default_value=10, description="How many, 1 to 100; 10 by default."),
         description=(
             "Products from categories the viewer ordered from that they have not bought, "
             "best rated first. Empty for anonymous viewers."
