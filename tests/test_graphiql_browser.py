@@ -1,8 +1,11 @@
 """GraphiQL in headless Chromium (tests/clients/graphiql.mjs, playwright-core) on the real
 server, judged by what the page shows:
 
-- it opens on the catalog page query (after a comment on signing in and subscribing), and the
-  run button, untouched, shows product names in the result pane;
+- it opens with three tabs (GraphiQL's `defaultTabs`): CatalogPage, the catalog page query,
+  whose run button, untouched, shows product names in the result pane; SignIn, tokenAuth with
+  its variables and how to put the token in the Headers pane, which signs in once the
+  Variables pane has a username and password; ProductUpdated, a subscription that, untouched,
+  shows the live event of a mutation;
 - the Docs explorer lists the root types and, on `Product`, its fields: in development
   (DEBUG=1), in production (DEBUG off, whose default policy is GRAPHQL_INTROSPECTION=on) for
   anonymous visitors and for staff signed in through the Headers pane;
@@ -17,9 +20,9 @@ Screenshots: test-artifacts/graphiql-*.png.
 from __future__ import annotations
 
 import json
-import re
 import urllib.request
-from urllib.parse import urlsplit
+from html.parser import HTMLParser
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.test import Client
@@ -40,14 +43,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "graphiql-staff-password"
 STAFF_ONLY_SENTENCE = (
-    "This server only shows its schema to staff: sign in as staff (see the comment in the "
-    "editor) to browse the Docs."
+    "This server only shows its schema to staff: sign in as staff (the SignIn tab shows how) "
+    "to browse the Docs."
 )
-DEFAULT_QUERY_SCRIPT = re.compile(
-    r'<script type="application/graphql" id="vitrine-default-query">(.*?)</script>', re.S
-)
-# A comment line of the default document that shows code: "#   <code>".
-COMMENTED_CODE = re.compile(r"^#   (.*)$")
+# The page's example tabs, in order: their operations name them.
+TAB_TITLES = ["CatalogPage", "SignIn", "ProductUpdated"]
 
 
 def in_browser(test):
@@ -56,24 +56,57 @@ def in_browser(test):
     return test
 
 
-def default_document(html: str) -> str:
-    """The editor's first document, as the page carries it."""
-    found = DEFAULT_QUERY_SCRIPT.search(html)
-    assert found, "the GraphiQL page has no #vitrine-default-query"
-    return found.group(1).strip() + "\n"
+class _Scripts(HTMLParser):
+    """The page's <script> elements: their attributes and text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[dict] = []
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self._open = {"attrs": dict(attrs), "text": ""}
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._open is not None:
+            self.scripts.append(self._open)
+            self._open = None
 
 
-def commented_examples(document: str) -> list[str]:
-    """The code blocks of the default document's leading comment, uncommented."""
-    blocks, current = [], []
+def example_tabs(html: str) -> list[dict]:
+    """The editor's tabs as the page carries them (what GraphiQL gets as `defaultTabs`): each
+    {"id", "query", "variables"}, the variables parsed (None without)."""
+    parser = _Scripts()
+    parser.feed(html)
+    by_id = {script["attrs"].get("id"): script for script in parser.scripts}
+    tabs = []
+    for script in parser.scripts:
+        if "data-vitrine-tab" not in script["attrs"]:
+            continue
+        assert script["attrs"]["type"] == "application/graphql", script["attrs"]
+        variables_id = script["attrs"].get("data-variables")
+        variables = None
+        if variables_id:
+            assert by_id[variables_id]["attrs"]["type"] == "application/json"
+            variables = json.loads(by_id[variables_id]["text"])
+        tabs.append({"id": script["attrs"]["id"], "query": script["text"].strip() + "\n",
+                     "variables": variables})
+    return tabs
+
+
+def leading_comment(document: str) -> str:
+    """The comment lines before a document's operation, without their "# "."""
+    lines = []
     for line in document.splitlines():
-        code = COMMENTED_CODE.match(line)
-        if code:
-            current.append(code.group(1))
-        elif current:
-            blocks.append("\n".join(current))
-            current = []
-    return blocks
+        if line and not line.startswith("#"):
+            break
+        lines.append(line[2:] if line.startswith("# ") else line.lstrip("#"))
+    return "\n".join(lines)
 
 
 def server_schema():
@@ -100,13 +133,16 @@ def sign_in(server, username: str, password: str) -> str:
     return result["data"]["tokenAuth"]["token"]
 
 
-def open_graphiql(server, name: str, steps: list[dict], timeout: float = 60) -> dict:
+def open_graphiql(server, name: str, steps: list[dict], timeout: float = 60,
+                  fragment: str = "") -> dict:
+    """Open GraphiQL (at /graphql/ + `fragment`) and take `steps`: graphiql.mjs's report."""
     chromium = require_browser()
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     screenshot = ARTIFACTS_DIR / f"graphiql-{name}.png"
     screenshot.unlink(missing_ok=True)
     report = run_node("graphiql.mjs", server, timeout=timeout, env={
         "CHROMIUM_PATH": chromium, "SCREENSHOT": str(screenshot), "STEPS": json.dumps(steps),
+        "FRAGMENT": fragment,
     })
     assert_clean_page(report)
     failed = [step for step in report["steps"] if "error" in step]
@@ -130,9 +166,25 @@ def assert_clean_page(report: dict) -> None:
 
 
 def assert_opens_on_the_default_document(report: dict) -> None:
+    """The catalog page query, in the first of the three example tabs GraphiQL shows."""
     opened = report["opened"]
     assert opened["editorText"] == opened["defaultQuery"].strip() + "\n"
     assert "query CatalogPage {" in opened["editorText"]
+    assert [tab["id"] for tab in opened["exampleTabs"]] == [
+        "vitrine-default-query", "vitrine-sign-in-tab", "vitrine-subscription-tab",
+    ]
+    assert opened["tabs"] == [{"title": title, "active": title == "CatalogPage"}
+                              for title in TAB_TITLES]
+
+
+def assert_on_tab(step: dict, report: dict, title: str) -> None:
+    """A tab step that switched to `title`: the editor holds that tab's document."""
+    assert step["tabs"] == [{"title": t, "active": t == title} for t in TAB_TITLES]
+    tab = report["opened"]["exampleTabs"][TAB_TITLES.index(title)]
+    assert step["editorText"] == tab["query"].strip() + "\n"
+    assert (json.loads(step["variablesText"]) if step["variablesText"] else None) == (
+        json.loads(tab["variables"]) if tab["variables"] else None
+    )
 
 
 def assert_docs_list_product(step: dict) -> None:
@@ -184,17 +236,30 @@ def catalog_names(catalog, *, staff: bool) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_the_default_document_is_the_catalog_page_and_runs_anonymously(catalog):
-    """What the page carries (no browser): the catalog page query, valid against the committed
-    schema.graphql and answered without errors for an anonymous visitor; the comment's
-    examples (sign in, the header, subscribe) are valid too."""
+def test_the_example_tabs_are_valid_and_the_catalog_page_runs_anonymously(catalog, users):
+    """What the page carries (no browser): three example tabs, each valid against the committed
+    schema.graphql. The first, the catalog page query, is answered without errors for an
+    anonymous visitor; the second signs in once its variables hold a username and password, and
+    says how to send the token; the third subscribes to productUpdated."""
     http = Client()
     page = http.get("/graphql/", HTTP_ACCEPT="text/html")
     assert page.status_code == 200
-    document = default_document(page.content.decode())
+    tabs = example_tabs(page.content.decode())
+    assert [tab["id"] for tab in tabs] == [
+        "vitrine-default-query", "vitrine-sign-in-tab", "vitrine-subscription-tab",
+    ]
+    catalog_tab, sign_in_tab, subscription_tab = tabs
 
     contract = build_schema((BASE_DIR / "schema.graphql").read_text())
-    assert validate(contract, parse(document)) == []
+    for tab, title in zip(tabs, TAB_TITLES, strict=True):
+        document = parse(tab["query"])
+        operation, = document.definitions
+        assert operation.name.value == title  # GraphiQL titles a tab with its operation's name
+        assert validate(contract, document) == [], tab["id"]
+        assert leading_comment(tab["query"]).strip(), f"{tab['id']} explains itself"
+
+    document = catalog_tab["query"]
+    assert catalog_tab["variables"] is None
     answer = http.post("/graphql/", {"query": document}, content_type="application/json").json()
     assert "errors" not in answer, answer["errors"]
     products = answer["data"]["products"]
@@ -205,17 +270,35 @@ def test_the_default_document_is_the_catalog_page_and_runs_anonymously(catalog):
     assert {r["node"]["author"]["username"] for r in cans["reviews"]["edges"]} == {
         "other", "staff",
     }
+    comment = leading_comment(document)
+    assert "SignIn" in comment and "ProductUpdated" in comment  # it points at the other tabs
 
-    comment = document.split("query CatalogPage", 1)[0]
-    assert all(line.startswith("#") or not line for line in comment.splitlines())
-    sign_in_example, header_example, subscription_example = commented_examples(document)
-    assert sign_in_example.startswith("mutation {\n  tokenAuth(input: {username: ")
-    assert validate(contract, parse(sign_in_example)) == []
+    # SignIn: tokenAuth with the variables to fill in; the comment shows the header to send.
+    assert "tokenAuth(input: $input)" in sign_in_tab["query"]
+    variables = sign_in_tab["variables"]
+    assert variables == {"input": {"username": "", "password": "", "cookie": False}}
+    assert set(variables["input"]) <= set(contract.type_map["TokenAuthInput"].fields)
+    comment = leading_comment(sign_in_tab["query"])
+    header_example, = [line.strip() for line in comment.splitlines() if "Authorization" in line]
     assert json.loads(header_example) == {"Authorization": "Bearer <token>"}
-    assert subscription_example == "subscription { productUpdated { name price } }"
-    assert validate(contract, parse(subscription_example)) == []
-    assert "cookie: true" in comment  # the cookie variant of tokenAuth
-    assert "cookie" in contract.type_map["TokenAuthInput"].fields
+    assert "Headers pane" in comment and '"cookie"' in comment
+    filled_in = {"input": {**variables["input"], "username": "staff", "password": "pw"}}
+    answer = http.post("/graphql/", {"query": sign_in_tab["query"], "variables": filled_in},
+                       content_type="application/json").json()
+    assert "errors" not in answer, answer["errors"]
+    signed_in = answer["data"]["tokenAuth"]
+    assert signed_in["errors"] == [] and signed_in["token"]
+    assert signed_in["user"] == {"username": "staff"}
+    staff_page = http.post("/graphql/", {"query": document}, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {signed_in['token']}").json()
+    assert [e["node"]["name"] for e in staff_page["data"]["products"]["edges"]] == catalog_names(
+        catalog, staff=True)
+
+    # ProductUpdated: runs as is (no variables); the comment says how to narrow it to one.
+    assert subscription_tab["variables"] is None
+    root, = parse(subscription_tab["query"]).definitions[0].selection_set.selections
+    assert root.name.value == "productUpdated"
+    assert '{"id": ' in leading_comment(subscription_tab["query"])
 
 
 # -- Docs and the default document in the browser -----------------------------------------
@@ -223,19 +306,40 @@ def test_the_default_document_is_the_catalog_page_and_runs_anonymously(catalog):
 
 @in_browser
 def test_development_graphiql_shows_the_docs_and_runs_its_default_document(
-    asgi_server_with, catalog
+    asgi_server_with, catalog, users
 ):
+    """DEBUG=1: the Docs, the catalog page tab run untouched, then the other tabs as a visitor
+    finds them; SignIn, with a username and password typed into its Variables pane, signs in."""
     server = asgi_server_with(DEBUG="1")
+    staff = users["staff"]
+    set_server_password(staff, PASSWORD)
     report = open_graphiql(server, "development", [
         {"do": "docs", "open": ["Product"]},
         {"do": "run"},
+        {"do": "tab", "title": "SignIn"},
+        {"do": "variables", "text": json.dumps(
+            {"input": {"username": staff.username, "password": PASSWORD, "cookie": False}})},
+        {"do": "run"},
+        {"do": "tab", "title": "ProductUpdated"},
+        {"do": "tab", "title": "CatalogPage"},
     ])
 
     assert_opens_on_the_default_document(report)
     assert report["opened"]["notice"] is None
-    docs, ran = report["steps"]
+    docs, ran, sign_in_tab, _, signed_in, subscription_tab, back = report["steps"]
     assert_docs_list_product(docs)
     assert_shows_products(ran, catalog_names(catalog, staff=False), hidden=("Secret Prototype",))
+
+    assert_on_tab(sign_in_tab, report, "SignIn")
+    assert "mutation SignIn($input: TokenAuthInput!)" in sign_in_tab["editorText"]
+    assert signed_in["request"]["operationName"] == "SignIn"
+    assert signed_in["status"] == 200 and "errors" not in signed_in["body"], signed_in["body"]
+    token_auth = json.loads(signed_in["resultText"])["data"]["tokenAuth"]
+    assert token_auth["errors"] == [] and token_auth["token"]
+    assert token_auth["user"] == {"username": staff.username}
+    assert_on_tab(subscription_tab, report, "ProductUpdated")
+    assert "subscription ProductUpdated($id: ID)" in subscription_tab["editorText"]
+    assert_on_tab(back, report, "CatalogPage")
     for state in (report["opened"], *report["steps"]):
         assert_no_schema_error(state)
     assert [i["codes"] for i in report["introspections"]] == [[]]
@@ -326,6 +430,31 @@ def test_staff_only_introspection_is_one_sentence_and_signing_in_loads_the_docs(
     assert_no_schema_error(docs)
 
 
+@in_browser
+def test_a_link_with_a_query_opens_on_it_before_the_example_tabs(asgi_server, catalog):
+    """A shared link (#query=...&variables=..., graphene-django's URL parameters) opens on its
+    query, with its variables, in a first tab; the three example tabs follow it."""
+    shared = "query Shared($first: Int) { products(first: $first) { edges { node { name } } } }"
+    variables = '{"first": 1}'
+    report = open_graphiql(asgi_server, "shared-link", [
+        {"do": "run"},
+        {"do": "tab", "title": "SignIn"},
+    ], fragment=f"#query={quote(shared)}&variables={quote(variables)}")
+
+    opened = report["opened"]
+    assert opened["editorText"] == shared
+    assert opened["tabs"] == [{"title": title, "active": title == "Shared"}
+                              for title in ["Shared", *TAB_TITLES]]
+    ran, sign_in_tab = report["steps"]
+    assert ran["request"]["operationName"] == "Shared"
+    # With the link's variables: one product.
+    assert json.loads(ran["resultText"])["data"] == {"products": {"edges": [
+        {"node": {"name": catalog_names(catalog, staff=False)[0]}},
+    ]}}
+    assert [tab["active"] for tab in sign_in_tab["tabs"]] == [False, False, True, False]
+    assert sign_in_tab["editorText"] == opened["exampleTabs"][1]["query"].strip() + "\n"
+
+
 # -- Subscriptions ------------------------------------------------------------------------
 
 SUBSCRIPTION = "subscription { productUpdated { name } }"
@@ -374,3 +503,34 @@ def test_graphiql_shows_a_live_subscription_event(asgi_server, catalog, users):
     events = [m for m in received if m["type"] == "next"]
     assert events and all(m["id"] == subscribe["id"] for m in events)
     assert events[-1]["payload"] == {"data": {"productUpdated": {"name": shown}}}
+
+
+@in_browser
+def test_the_subscription_tab_run_untouched_shows_a_live_event(asgi_server, catalog, users):
+    """The ProductUpdated tab, run as the page offers it (no variables), shows the event of an
+    updateProduct made by another client: the product's new state, every field it selects."""
+    staff = users["staff"]
+    set_server_password(staff, PASSWORD)
+    cans = catalog["products"]["cans"]
+    product_id = to_global_id("Product", cans.pk)
+
+    report = open_graphiql(asgi_server, "subscription-tab", [
+        {"do": "tab", "title": "ProductUpdated"},
+        {"do": "live", "productId": product_id, "username": staff.username,
+         "password": PASSWORD, "name": "Live from the tab"},
+    ], timeout=90)
+
+    assert_opens_on_the_default_document(report)
+    tab, live = report["steps"]
+    assert_on_tab(tab, report, "ProductUpdated")
+    shown = live["shownName"]
+    assert shown is not None, f"no event reached the result pane: {live['resultText']!r}"
+    event = json.loads(live["resultText"])["data"]["productUpdated"]
+    assert (event["id"], event["name"]) == (product_id, shown)
+    assert set(event) == {"id", "name", "price", "stock", "isAvailable", "updatedAt"}
+    assert (event["price"], event["stock"], event["isAvailable"]) == ("199.00", 5, True)
+
+    socket, = report["sockets"]
+    subscribe, = [m for m in map(json.loads, socket["sent"]) if m["type"] == "subscribe"]
+    assert subscribe["payload"]["query"] == tab["editorText"]
+    assert subscribe["payload"].get("operationName") == "ProductUpdated"

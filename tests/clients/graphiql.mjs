@@ -1,8 +1,9 @@
 // Headless Chromium (Debian's, driven by playwright-core) opens GraphiQL on the live server and
 // does what a person would, step by step (STEPS, a JSON list), recording what the page shows
 // after each: the editor and result panes, the Docs explorer, the page's notice about the
-// schema. Also prints what the page requested (and whether anything failed or left
-// localhost), its schema requests and websocket frames, and saves a screenshot to SCREENSHOT.
+// schema, the editor tabs. The URL may carry GraphiQL's parameters (FRAGMENT: "#query=...").
+// Also prints what the page requested (and whether anything failed or left localhost), its
+// schema requests and websocket frames, and saves a screenshot to SCREENSHOT.
 //
 // Steps ({"do": ..., ...}):
 //   {"do": "docs", "open": ["Product"]}  open the Docs, go back to its first page, then click
@@ -12,6 +13,9 @@
 //                                        records the request, its answer, and the result pane.
 //   {"do": "type", "query": "..."}       select all in the editor and type over it.
 //   {"do": "headers", "text": "..."}     open the Headers pane and paste `text` into it.
+//   {"do": "variables", "text": "..."}   the same with the Variables pane.
+//   {"do": "tab", "title": "SignIn"}     click the editor tab of that title; records the
+//                                        editor and Variables pane it then shows.
 //   {"do": "refetchSchema"}              GraphiQL's "Re-fetch GraphQL schema" button.
 //   {"do": "loadDocs"}                   the page's own "Load the Docs" button (the notice).
 //   {"do": "live", "productId", "username", "password", "name"}
@@ -26,6 +30,8 @@ import { graphqlUrl, run } from './lib.mjs';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SCREENSHOT = process.env.SCREENSHOT;
 const STEPS = JSON.parse(process.env.STEPS || '[]');
+// Appended to the page's URL: GraphiQL's parameters, as a shared link has them (#query=...).
+const FRAGMENT = process.env.FRAGMENT || '';
 const LIVE_ATTEMPTS = 5;
 const LIVE_WAIT_MS = 2_000;
 const WAIT_MS = 15_000;
@@ -94,11 +100,22 @@ function operationNameOf(request) {
   }
 }
 
-/** What the page shows outside the editors: its notice, and GraphiQL's schema error. */
+/** The editor tabs GraphiQL shows (none while there is only one): title, and which is active. */
+function editorTabs(page) {
+  return page.locator('.graphiql-session-header .graphiql-tab').evaluateAll((tabs) => tabs.map(
+    (tab) => ({
+      title: tab.querySelector('.graphiql-tab-button')?.innerText.trim() ?? null,
+      active: tab.classList.contains('graphiql-tab-active'),
+    }),
+  ));
+}
+
+/** What the page shows outside the editors: its notice, GraphiQL's schema error, the tabs. */
 async function pageState(page) {
   const bodyText = await page.locator('body').innerText();
   const notice = page.locator('#vitrine-introspection-notice');
   return {
+    tabs: await editorTabs(page),
     notice: (await notice.count()) ? await notice.innerText() : null,
     loadDocsButton: (await page.locator('#vitrine-load-docs').count()) > 0,
     showsErrorFetchingSchema: bodyText.includes('Error fetching schema'),
@@ -164,10 +181,16 @@ async function typeQuery(page, query) {
   return { editorText };
 }
 
-async function headersStep(page, text) {
-  await page.locator('.graphiql-editor-tools button', { hasText: 'Headers' }).click();
+/** The Variables or Headers pane (`pane`), shown. */
+async function editorTool(page, pane) {
+  await page.locator('.graphiql-editor-tools button', { hasText: pane }).click();
   const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
   await editor.waitFor({ state: 'visible', timeout: WAIT_MS });
+  return editor;
+}
+
+async function pasteIntoEditorTool(page, pane, text) {
+  const editor = await editorTool(page, pane);
   await editor.click();
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Delete');
@@ -176,8 +199,20 @@ async function headersStep(page, text) {
   // GraphiQL takes an edit into its tab state 100 ms later (debounced); its re-fetch button
   // sends the headers of the last render. A person is slower than that.
   await sleep(300);
+  return editor.evaluate((node) => node.CodeMirror.getValue());
+}
+
+async function tabStep(page, title) {
+  const tab = page.locator('.graphiql-session-header .graphiql-tab')
+    .filter({ has: page.locator('.graphiql-tab-button', { hasText: new RegExp(`^${title}$`) }) });
+  await tab.locator('.graphiql-tab-button').click({ timeout: WAIT_MS });
+  await page.locator('.graphiql-tab-active .graphiql-tab-button', { hasText: new RegExp(`^${title}$`) })
+    .waitFor({ timeout: WAIT_MS });
+  await sleep(100);
+  const variables = await editorTool(page, 'Variables');
   return {
-    headersText: await editor.evaluate((node) => node.CodeMirror.getValue()),
+    editorText: await page.evaluate(editorValue, QUERY_EDITOR),
+    variablesText: await variables.evaluate((node) => node.CodeMirror.getValue()),
   };
 }
 
@@ -281,7 +316,12 @@ function doStep(page, step, { introspections, sockets }) {
     case 'type':
       return typeQuery(page, step.query);
     case 'headers':
-      return headersStep(page, step.text);
+      return pasteIntoEditorTool(page, 'Headers', step.text).then((text) => ({ headersText: text }));
+    case 'variables':
+      return pasteIntoEditorTool(page, 'Variables', step.text)
+        .then((text) => ({ variablesText: text }));
+    case 'tab':
+      return tabStep(page, step.title);
     case 'refetchSchema':
       return introspectionStep(
         page, page.locator('button[aria-label="Re-fetch GraphQL schema"]'), introspections,
@@ -348,7 +388,7 @@ await run(async () => {
       }
     });
 
-    const response = await page.goto(graphqlUrl(), { waitUntil: 'networkidle' });
+    const response = await page.goto(graphqlUrl() + FRAGMENT, { waitUntil: 'networkidle' });
     const pageStatus = response?.status() ?? null;
     await page.locator(QUERY_EDITOR).first().waitFor({ state: 'visible', timeout: WAIT_MS });
     // GraphiQL asks for the schema as it starts; wait for the answer and the page's reaction.
@@ -362,6 +402,16 @@ await run(async () => {
       defaultQuery: await page.evaluate(
         () => document.getElementById('vitrine-default-query')?.textContent ?? null,
       ),
+      // The page's example tabs, as it carries them (script[data-vitrine-tab]).
+      exampleTabs: await page.evaluate(() => [...document.querySelectorAll('script[data-vitrine-tab]')]
+        .map((script) => {
+          const variables = script.getAttribute('data-variables');
+          return {
+            id: script.id,
+            query: script.textContent,
+            variables: variables ? document.getElementById(variables)?.textContent ?? null : null,
+          };
+        })),
       ...(await pageState(page)),
     };
 
