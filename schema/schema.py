@@ -5,6 +5,7 @@ Adding an app to the API means adding its modules to the lists below.
 import graphene
 from django.utils.module_loading import import_string
 
+from schema.contract import document
 from schema.node import Node
 
 QUERIES = [
@@ -35,3 +36,5 @@ schema = graphene.Schema(
     mutation=compose("Mutation", MUTATIONS),
     subscription=compose("Subscription", SUBSCRIPTIONS),
 )
+# The schema's description and the scalars' @specifiedBy, which graphene cannot declare.
+document(schema.graphql_schema)
