@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.forms import ImageField as ImageFormField
 
@@ -132,13 +133,25 @@ def _save_new_product(product: Product) -> None:
 
 
 @transaction.atomic
-def create_product(user, **values: Any) -> Product:
+def create_product(user, *, images: list[UploadedFile] | None = None, **values: Any) -> Product:
+    """A new product of `user`, with `images` (uploads, the first primary) in the same
+    transaction: the fields and every image are checked first, and nothing is written unless
+    all of them pass (image errors are keyed `images.N`)."""
     permissions.require_create_product(user)
     errors = Errors()
     cleaned = _clean_product_values(values, errors, creating=True)
+    entries = [{"file": upload} for upload in images or ()]
+    primary = _clean_images(entries, errors, file_key=None)
     errors.raise_if_any()
     product = Product(created_by=user, **cleaned)
     _save_new_product(product)
+    stored: list[str] = []
+    try:
+        _store_images(product, entries, primary, stored)
+    except BaseException:
+        # The rows roll back with the transaction; the files written so far would not.
+        _delete_files(stored)
+        raise
     return product
 
 
@@ -176,24 +189,23 @@ def delete_product(user, product_id: int) -> int:
 
 # Images --------------------------------------------------------------------------------------
 
-def _delete_files_after_commit(names: list[str]) -> None:
+def _delete_files(names: list[str]) -> None:
     from django.core.files.storage import default_storage
 
-    def delete() -> None:
-        for name in names:
-            if name:
-                default_storage.delete(name)
-
-    transaction.on_commit(delete)
+    for name in names:
+        if name:
+            default_storage.delete(name)
 
 
-@transaction.atomic
-def set_product_images(user, product_id: int, images: list[dict[str, Any]]) -> Product:
-    """Replace the product's images by `images` ({file, alt_text, is_primary}), in order."""
-    permissions.require_authenticated(user, "Sign in to change products.")
-    product = visible_product(user, product_id, lock=True)
-    permissions.require_change_product(user, product)
-    errors = Errors()
+def _delete_files_after_commit(names: list[str]) -> None:
+    transaction.on_commit(lambda: _delete_files(names))
+
+
+def _clean_images(images: list[dict[str, Any]], errors: Errors, *,
+                  file_key: str | None = "file") -> int:
+    """Check images ({file, alt_text, is_primary}) against the upload limits and that each
+    file is an image; the index of the primary one. A file's errors are keyed
+    `images.N.<file_key>` (`images.N` without one)."""
     if len(images) > settings.UPLOAD_MAX_IMAGES_PER_PRODUCT:
         errors.add(
             "images",
@@ -205,9 +217,10 @@ def set_product_images(user, product_id: int, images: list[dict[str, Any]]) -> P
         errors.add("images", "Mark at most one image as primary.", "invalid")
     for index, image in enumerate(images):
         upload = image["file"]
+        where = f"images.{index}.{file_key}" if file_key else f"images.{index}"
         if upload.size > settings.UPLOAD_MAX_IMAGE_BYTES:
             errors.add(
-                f"images.{index}.file",
+                where,
                 f"Images may have at most {settings.UPLOAD_MAX_IMAGE_BYTES} bytes.",
                 "too_large",
             )
@@ -215,22 +228,44 @@ def set_product_images(user, product_id: int, images: list[dict[str, Any]]) -> P
         try:
             ImageFormField().to_python(upload)
         except ValidationError:
-            errors.add(f"images.{index}.file", "This file is not an image.", "invalid_image")
+            errors.add(where, "This file is not an image.", "invalid_image")
         upload.seek(0)
         if len(image.get("alt_text") or "") > 200:
             errors.add(f"images.{index}.alt_text", "Use at most 200 characters.", "max_length")
-    errors.raise_if_any()
-    old_files = [image.image.name for image in product.images.all()]
-    product.images.all().delete()
-    primary = primaries[0] if primaries else 0
+    return primaries[0] if primaries else 0
+
+
+def _store_images(product: Product, images: list[dict[str, Any]], primary: int,
+                  stored: list[str] | None = None) -> None:
+    """Save checked images as the product's, in order; the names of the files written to
+    storage are appended to `stored` (even when saving the row then fails)."""
     for index, image in enumerate(images):
-        ProductImage.objects.create(
+        row = ProductImage(
             product=product,
             image=image["file"],
             alt_text=image.get("alt_text") or "",
             is_primary=index == primary,
             position=index,
         )
+        try:
+            row.save(force_insert=True)
+        finally:
+            if stored is not None and row.image._committed:
+                stored.append(row.image.name)
+
+
+@transaction.atomic
+def set_product_images(user, product_id: int, images: list[dict[str, Any]]) -> Product:
+    """Replace the product's images by `images` ({file, alt_text, is_primary}), in order."""
+    permissions.require_authenticated(user, "Sign in to change products.")
+    product = visible_product(user, product_id, lock=True)
+    permissions.require_change_product(user, product)
+    errors = Errors()
+    primary = _clean_images(images, errors)
+    errors.raise_if_any()
+    old_files = [image.image.name for image in product.images.all()]
+    product.images.all().delete()
+    _store_images(product, images, primary)
     _delete_files_after_commit(old_files)
     return product
 

@@ -9,7 +9,9 @@ Rules (the README's "Limits" section has the table):
   selected under its `edges`/`nodes` counts once per item it may return: `first`/`last`
   (the larger if both), or GRAPHQL_MAX_PAGE_SIZE (100) when neither is given;
 - a plain list of objects counts its children once per item: its `first` argument when it has
-  one, else GRAPHQL_COST_LIST_SIZES["Type.field"], else GRAPHQL_COST_DEFAULT_LIST_SIZE;
+  one, else the length of its `ids` argument when it has one (`nodes(ids:)`: a list literal
+  or a variable, a single value counting 1), else GRAPHQL_COST_LIST_SIZES["Type.field"], else
+  GRAPHQL_COST_DEFAULT_LIST_SIZE;
 - a root mutation field costs GRAPHQL_COST_MUTATION (10) on top of what it selects;
 - `@skip`/`@include` are honoured, literal or from variables; fragments and inline fragments
   are expanded (fragments on different types of an abstract field are all counted: an upper
@@ -47,6 +49,8 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -63,6 +67,8 @@ from schema.errors import RequestRefused
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type", "__typename"})
 FREE_TYPES_SUFFIX = "Edge"
 FREE_TYPES = frozenset({"PageInfo"})
+# List arguments whose length is how many items a list field returns (`nodes(ids:)`).
+LENGTH_ARGUMENTS = ("ids",)
 
 # (include?, literal, variable name): `@skip(if: ...)` is (False, ...), `@include` (True, ...).
 Condition = tuple[bool, bool | None, str | None]
@@ -70,11 +76,15 @@ Condition = tuple[bool, bool | None, str | None]
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """How many items a list field may return: the largest given source, else a default."""
+    """How many items a list field may return: the largest given source, else a default.
+
+    Sources are integer constants, integer variables (`first: $n`) and variables whose list
+    length counts (`ids: $ids`; a single value is coerced to a list of one)."""
 
     constants: tuple[int, ...]
     variables: tuple[str, ...]
     default: int
+    lengths: tuple[str, ...] = ()
 
     def value(self, variables: dict[str, Any]) -> int:
         values = [*self.constants]
@@ -82,6 +92,12 @@ class Count:
             value = variables.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
                 values.append(max(value, 0))
+        for name in self.lengths:
+            value = variables.get(name)
+            if isinstance(value, list):
+                values.append(len(value))
+            elif value is not None:
+                values.append(1)
         return max(values) if values else self.default
 
 
@@ -189,7 +205,19 @@ class _Compiler:
                 arg_default = field_def.args[name].default_value
                 if isinstance(arg_default, int) and arg_default is not Undefined:
                     constants.append(arg_default)
-        return Count(tuple(constants), tuple(variables), default)
+        lengths: list[str] = []
+        for name in LENGTH_ARGUMENTS:
+            value = given.get(name)
+            if name not in field_def.args or value is None or isinstance(value, NullValueNode):
+                continue
+            if isinstance(value, ListValueNode):
+                constants.append(len(value.values))
+            elif isinstance(value, VariableNode):
+                self.uses_variables = True
+                lengths.append(value.name.value)
+            else:
+                constants.append(1)
+        return Count(tuple(constants), tuple(variables), default, tuple(lengths))
 
     def selection_set(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
+from django.conf import settings
 from graphene import relay
 from graphql_relay import from_global_id
 from promise import Promise
@@ -39,6 +40,20 @@ class Node(relay.Node):
 
     @classmethod
     def get_node_from_global_id(cls, info: graphene.ResolveInfo, global_id: str, only_type=None):
+        graphene_type, pk = cls.node_type_and_pk(info, global_id)
+        if only_type and graphene_type is not only_type:
+            raise BadUserInput(f"`id` must be the ID of a {only_type._meta.name}.", field="id")
+        type_name = graphene_type._meta.name
+        return Promise.resolve(graphene_type.get_node(info, pk)).then(
+            lambda node: ensure_found(node, type_name)
+        )
+
+    @classmethod
+    def node_type_and_pk(cls, info: graphene.ResolveInfo, global_id: str, field: str = "id",
+                         name: str | None = None) -> tuple[Any, int]:
+        """The object type a global ID names and its primary key; BAD_USER_INPUT (for the
+        argument `field`, called `name` in the message) when it names no node type."""
+        name = name or field
         try:
             type_name, _ = from_global_id(global_id)
         except (TypeError, ValueError, UnicodeDecodeError):
@@ -47,10 +62,43 @@ class Node(relay.Node):
         graphene_type = getattr(graphene_type, "graphene_type", None)
         # Input types and scalars have no interfaces: not a node either.
         if graphene_type is None or cls not in getattr(graphene_type._meta, "interfaces", ()):
-            raise BadUserInput("`id` is not a valid ID.", field="id")
-        if only_type and graphene_type is not only_type:
-            raise BadUserInput(f"`id` must be the ID of a {only_type._meta.name}.", field="id")
-        pk = decode_global_id(global_id, type_name)
-        return Promise.resolve(graphene_type.get_node(info, pk)).then(
-            lambda node: ensure_found(node, type_name)
-        )
+            raise BadUserInput(f"`{name}` is not a valid ID.", field=field)
+        try:
+            pk = decode_global_id(global_id, type_name, field)
+        except BadUserInput:
+            raise BadUserInput(f"`{name}` is not a valid ID.", field=field) from None
+        return graphene_type, pk
+
+
+def resolve_nodes(root: Any, info: graphene.ResolveInfo, ids: list[str]) -> list[Any]:
+    """Each ID's object as `node(id:)` finds it (the same `get_node`, so the same visibility
+    rule and the same loaders: ids of one type batch into one query), or None."""
+    limit = settings.GRAPHQL_MAX_PAGE_SIZE
+    if len(ids) > limit:
+        raise BadUserInput(f"`ids` holds {len(ids)} IDs; the limit is {limit}.", field="ids")
+    targets = [
+        Node.node_type_and_pk(info, global_id, "ids", f"ids.{index}")
+        for index, global_id in enumerate(ids)
+    ]
+    return [graphene_type.get_node(info, pk) for graphene_type, pk in targets]
+
+
+def nodes_field() -> graphene.Field:
+    """`nodes(ids:)`: the plural of `node(id:)`."""
+    return graphene.Field(
+        graphene.NonNull(graphene.List(Node)),
+        ids=graphene.Argument(
+            graphene.NonNull(graphene.List(graphene.NonNull(graphene.ID))),
+            description=(
+                "Global IDs of any node types, at most 100 (more is BAD_USER_INPUT, as is an "
+                "ID that is malformed or names no node type: `extensions.field` is `ids`)."
+            ),
+        ),
+        resolver=resolve_nodes,
+        description=(
+            "The objects with these global IDs, in the order of `ids` (repeats included): "
+            "the plural of `node(id:)`, under the same rules of who sees what. An ID whose "
+            "object does not exist or that you may not see gives null at its position, "
+            "without an error. Costs like a list of `ids`' length."
+        ),
+    )

@@ -6,7 +6,7 @@ import graphene
 from django.utils.module_loading import import_string
 
 from schema.contract import document
-from schema.node import Node
+from schema.node import Node, nodes_field
 
 QUERIES = [
     "accounts.queries.Query",
@@ -32,7 +32,7 @@ def compose(name: str, dotted_paths: list[str], **fields) -> type[graphene.Objec
 
 
 schema = graphene.Schema(
-    query=compose("Query", QUERIES, node=Node.Field()),
+    query=compose("Query", QUERIES, node=Node.Field(), nodes=nodes_field()),
     mutation=compose("Mutation", MUTATIONS),
     subscription=compose("Subscription", SUBSCRIPTIONS),
 )
