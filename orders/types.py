@@ -1,8 +1,6 @@
 """Orders as their owners (and staff) see them."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 import graphene
 from graphene_django import DjangoObjectType
 from graphene_django.registry import get_global_registry
@@ -13,6 +11,7 @@ from dataloaders.orders import OrderItemsLoader
 from dataloaders.registry import get_loader
 from orders.models import Order, OrderItem
 from products.models import Product
+from schema.descriptions import describe_fields
 from schema.node import Node
 from schema.pagination import CountableConnection
 
@@ -22,28 +21,18 @@ def _product_type():
     return get_global_registry().get_type_for_model(Product)
 
 
-def line_total(item: OrderItem) -> Decimal:
-    """What one line costs: its quantity times the unit price paid."""
-    return item.quantity * item.unit_price
-
-
-def order_total(items: list[OrderItem]) -> Decimal:
-    """What an order costs: the sum of its lines (0.00 for none)."""
-    return sum(map(line_total, items), Decimal("0.00"))
-
-
+@describe_fields(
+    quantity="How many units were ordered, at least 1.",
+    unit_price="The price of one unit when the order was placed, in the store's currency: a "
+    "decimal string with 2 decimals. Later price changes do not touch it.",
+)
 class OrderItemType(DjangoObjectType):
-    product = graphene.Field(
-        _product_type, description="Null when the product has since been hidden from you."
-    )
-    total = graphene.Decimal(
-        required=True,
-        description=(
-            "What this line costs: `quantity` times `unitPrice` (the price paid when ordering, "
-            "not today's), in the store's currency: a decimal string with 2 decimals."
-        ),
-    )
+    """One line of an order: a product, how many, and the price paid."""
 
+    product = graphene.Field(
+        _product_type,
+        description="The product ordered; null when it has since been hidden from you.",
+    )
 
     class Meta:
         model = OrderItem
@@ -57,28 +46,34 @@ class OrderItemType(DjangoObjectType):
         # Null when the product has since been hidden from the viewer.
         return get_loader(info, ProductByIdLoader).load(self.product_id)
 
-    def resolve_total(self, info) -> Decimal:
-        return line_total(self)
 
+STATUS_DESCRIPTIONS = {
+    None: "Where an order is: placed (PENDING), paid, shipped, or cancelled.",
+    "PENDING": "Placed; its quantities are taken from stock. It can be cancelled.",
+    "PAID": "Paid and not shipped yet. It can still be cancelled.",
+    "SHIPPED": "Shipped; it can no longer be cancelled.",
+    "CANCELLED": "Cancelled (`cancelOrder`); its quantities went back in stock.",
+}
 
 OrderStatus = graphene.Enum(
     "OrderStatus",
     [(status.name, status.value) for status in Order.Status],
-    description="Where an order is: placed (PENDING), paid, shipped, or cancelled.",
+    # graphene calls a callable description with each value, and with None for the type.
+    description=lambda value: STATUS_DESCRIPTIONS[None if value is None else value.name],
 )
 
 
+@describe_fields(created_at="When the order was placed.")
 class OrderType(DjangoObjectType):
-    status = graphene.Field(graphene.NonNull(OrderStatus), description="Where the order is now.")
-    items = graphene.List(graphene.NonNull(OrderItemType), required=True)
-    total = graphene.Decimal(
-        required=True,
-        description=(
-            "What the order costs: the sum of its lines' `total` (prices paid when ordering), "
-            "in the store's currency: a decimal string with 2 decimals; kept when cancelled."
-        ),
-    )
+    """An order you placed: what you bought and at which prices. Only its owner and staff see
+    it."""
 
+    status = graphene.Field(graphene.NonNull(OrderStatus), description="Where the order is now.")
+    items = graphene.List(
+        graphene.NonNull(OrderItemType),
+        required=True,
+        description="Its lines, one per product, at least one.",
+    )
 
     class Meta:
         model = Order
@@ -96,7 +91,3 @@ class OrderType(DjangoObjectType):
 
     def resolve_items(self, info):
         return get_loader(info, OrderItemsLoader).load(self.pk)
-
-    def resolve_total(self, info):
-        # The lines `items` loads (the same loader key: no second query when both are asked).
-        return get_loader(info, OrderItemsLoader).load(self.pk).then(order_total)

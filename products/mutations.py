@@ -27,51 +27,55 @@ def _category_pk(values: dict) -> dict:
 
 
 class CreateProduct(Mutation):
-    """Needs the `products.add_product` permission (or staff). With `images`, the product and
-    its images are created together (a GraphQL multipart request): if any field or image is
-    refused, nothing is created."""
+    """Needs the `products.add_product` permission (or staff)."""
 
-    product = graphene.Field(ProductType)
+    product = graphene.Field(ProductType, description="The new product.")
 
     class Input:
-        name = graphene.String(required=True)
-        description = graphene.String()
-        price = graphene.Decimal(required=True, description="Greater than 0, 2 decimals.")
-        stock = graphene.Int(default_value=0)
-        category = graphene.ID(required=True, description="A Category ID.")
-        is_published = graphene.Boolean(default_value=False)
-        images = graphene.List(
-            graphene.NonNull(Upload),
-            description=(
-                "Image files (file parts of a multipart request), in display order; the first "
-                "is the primary image. At most UPLOAD_MAX_IMAGES_PER_PRODUCT (10) of at most "
-                "UPLOAD_MAX_IMAGE_BYTES (5 MiB) each. Errors name the file: `images.1` "
-                "(INVALID_IMAGE, TOO_LARGE), or `images` for too many (MAX_LENGTH). Alt texts "
-                "and another primary: `setProductImages` afterwards."
-            ),
+        name = graphene.String(
+            required=True, description="Up to 200 characters; surrounding spaces are trimmed."
+        )
+        description = graphene.String(description="Long description, plain text; empty if omitted.")
+        price = graphene.Decimal(
+            required=True,
+            description="Price in the store's currency: greater than 0, at most 2 decimals, "
+            "below 100000000.",
+        )
+        stock = graphene.Int(
+            default_value=0, description="Units in stock, 0 or more; 0 by default."
+        )
+        category = graphene.ID(required=True, description="The Category ID to file it under.")
+        is_published = graphene.Boolean(
+            default_value=False,
+            description="Whether everyone sees it at once; by default a draft, seen only by you "
+            "and staff until published.",
         )
 
     @classmethod
-    def perform(cls, info, images=None, **input):
+    def perform(cls, info, **input):
         values = _category_pk(_given(input, *services.PRODUCT_FIELDS))
-        return cls(
-            product=services.create_product(info.context.user, images=images, **values)
-        )
+        return cls(product=services.create_product(info.context.user, **values))
 
 
 class UpdateProduct(Mutation):
-    """Change any of the fields; the creator, staff or `products.change_product`."""
+    """Change any of the fields; the creator, staff or `products.change_product`. Fields
+    left out keep their value; null is refused where the field is required (REQUIRED)."""
 
-    product = graphene.Field(ProductType)
+    product = graphene.Field(ProductType, description="The product as saved.")
 
     class Input:
-        id = graphene.ID(required=True)
-        name = graphene.String()
-        description = graphene.String()
-        price = graphene.Decimal()
-        stock = graphene.Int()
-        category = graphene.ID()
-        is_published = graphene.Boolean()
+        id = graphene.ID(required=True, description="The Product ID.")
+        name = graphene.String(description="New name, up to 200 characters.")
+        description = graphene.String(description="New long description, plain text.")
+        price = graphene.Decimal(
+            description="New price in the store's currency: greater than 0, at most 2 decimals."
+        )
+        stock = graphene.Int(description="New number of units in stock, 0 or more.")
+        category = graphene.ID(description="The Category ID to file it under instead.")
+        is_published = graphene.Boolean(
+            description="Publish (true) or withdraw to a draft seen only by its creator and "
+            "staff (false)."
+        )
 
     @classmethod
     def perform(cls, info, id, **input):
@@ -81,10 +85,14 @@ class UpdateProduct(Mutation):
 
 
 class DeleteProduct(Mutation):
+    """Delete a product, with its images and reviews; the creator, staff or
+    `products.delete_product`. A product that was ordered cannot be deleted (PROTECTED on
+    `id`): unpublish it instead."""
+
     deleted_id = graphene.ID(description="The ID of the deleted product.")
 
     class Input:
-        id = graphene.ID(required=True)
+        id = graphene.ID(required=True, description="The Product ID.")
 
     @classmethod
     def perform(cls, info, id):
@@ -93,21 +101,38 @@ class DeleteProduct(Mutation):
 
 
 class ProductImageInput(graphene.InputObjectType):
+    """One image for `setProductImages`."""
+
     file = Upload(required=True, description="A file part of the multipart request.")
-    alt_text = graphene.String()
-    is_primary = graphene.Boolean(default_value=False)
+    alt_text = graphene.String(
+        description="Text for screen readers, up to 200 characters; empty if omitted."
+    )
+    is_primary = graphene.Boolean(
+        default_value=False,
+        description="Make this the primary image (mark at most one); without one, the first "
+        "image is primary.",
+    )
 
 
 class SetProductImages(Mutation):
     """Replace a product's images (GraphQL multipart request); the first is primary unless
-    another is marked."""
+    another is marked. The creator, staff or `products.change_product`."""
 
-    product = graphene.Field(ProductType)
-    images = graphene.List(graphene.NonNull(ProductImageType))
+    product = graphene.Field(ProductType, description="The product with its new images.")
+    images = graphene.List(
+        graphene.NonNull(ProductImageType),
+        description="The product's images now, the primary one first, then in the order sent.",
+    )
 
     class Input:
-        product = graphene.ID(required=True)
-        images = graphene.List(graphene.NonNull(ProductImageInput), required=True)
+        product = graphene.ID(required=True, description="The Product ID.")
+        images = graphene.List(
+            graphene.NonNull(ProductImageInput),
+            required=True,
+            description="The new images in display order, replacing all current ones (an empty "
+            "list removes them): at most 10, of at most 5 MiB each (the server's defaults). "
+            "Errors name the image: `images.1.file` (INVALID_IMAGE, TOO_LARGE).",
+        )
 
     @classmethod
     def perform(cls, info, product, images):
@@ -119,15 +144,16 @@ class SetProductImages(Mutation):
 
 
 class AddReview(Mutation):
-    """One review per product and author."""
+    """Review a product you may see; signed in. One review per product and author
+    (ALREADY_REVIEWED on `product`): change yours with `updateReview`."""
 
-    review = graphene.Field(ReviewType)
+    review = graphene.Field(ReviewType, description="The new review.")
 
     class Input:
-        product = graphene.ID(required=True)
-        rating = graphene.Int(required=True, description="1 to 5.")
-        title = graphene.String(required=True)
-        body = graphene.String()
+        product = graphene.ID(required=True, description="The Product ID to review.")
+        rating = graphene.Int(required=True, description="Stars, 1 (worst) to 5 (best).")
+        title = graphene.String(required=True, description="Headline, up to 200 characters.")
+        body = graphene.String(description="The review's text, plain; empty if omitted.")
 
     @classmethod
     def perform(cls, info, product, **input):
@@ -137,13 +163,15 @@ class AddReview(Mutation):
 
 
 class UpdateReview(Mutation):
-    review = graphene.Field(ReviewType)
+    """Change your review; only its author may. Fields left out keep their value."""
+
+    review = graphene.Field(ReviewType, description="The review as saved.")
 
     class Input:
-        id = graphene.ID(required=True)
-        rating = graphene.Int()
-        title = graphene.String()
-        body = graphene.String()
+        id = graphene.ID(required=True, description="The Review ID.")
+        rating = graphene.Int(description="New stars, 1 (worst) to 5 (best).")
+        title = graphene.String(description="New headline, up to 200 characters.")
+        body = graphene.String(description="New text, plain.")
 
     @classmethod
     def perform(cls, info, id, **input):
@@ -153,10 +181,12 @@ class UpdateReview(Mutation):
 
 
 class DeleteReview(Mutation):
-    deleted_id = graphene.ID()
+    """Delete a review: its author, or staff moderating."""
+
+    deleted_id = graphene.ID(description="The ID of the deleted review.")
 
     class Input:
-        id = graphene.ID(required=True)
+        id = graphene.ID(required=True, description="The Review ID.")
 
     @classmethod
     def perform(cls, info, id):
@@ -165,11 +195,13 @@ class DeleteReview(Mutation):
 
 
 class ToggleFavorite(Mutation):
-    product = graphene.Field(ProductType)
+    """Favorite a product you may see, or unfavorite it if it is one already; signed in."""
+
+    product = graphene.Field(ProductType, description="The product (`isFavorited` as now).")
     favorited = graphene.Boolean(description="Whether the product is now a favorite.")
 
     class Input:
-        product = graphene.ID(required=True)
+        product = graphene.ID(required=True, description="The Product ID.")
 
     @classmethod
     def perform(cls, info, product):
