@@ -1,15 +1,41 @@
-"""Users as the API shows them: public fields only, email to its owner."""
+"""Users as the API shows them: public fields only, email and favorites to their owner."""
 from __future__ import annotations
 
 import graphene
 from django.contrib.auth import get_user_model
 from graphene_django import DjangoObjectType
+from graphene_django.registry import get_global_registry
 
 from accounts.models import ApiKey
 from dataloaders.accounts import UserByIdLoader
+from dataloaders.catalog import FavoritedLoader
 from dataloaders.registry import get_loader
+from products.models import Favorite, Product
+from schema.cursors import encode
 from schema.descriptions import describe_fields
 from schema.node import Node
+from schema.pagination import Connection, Edge, PageInfo, paginate
+
+
+def _product_connection():
+    # The catalog's connection type, found through graphene-django's registry rather than by
+    # importing another app's GraphQL module.
+    return get_global_registry().get_type_for_model(Product)._meta.connection
+
+
+class FavoriteEdge(Edge):
+    """A favorites edge: its node is the product, its cursor names the favorite (the list is
+    ordered by when each product was favorited)."""
+
+    __slots__ = ("favorite",)
+
+    def __init__(self, favorite: Favorite, ordering) -> None:
+        super().__init__(favorite.product, ordering)
+        self.favorite = favorite
+
+    @property
+    def cursor(self) -> str:
+        return encode(self.ordering, self.favorite)
 
 
 @describe_fields(
@@ -22,6 +48,21 @@ class UserType(DjangoObjectType):
     product's creator. `email` and `favorites` only for the user themself."""
 
     email = graphene.String(description="Only for the user themself.")
+    favorites = graphene.Field(
+        _product_connection,
+        first=graphene.Int(description="At most this many favorites (1 to 100), from the newest."),
+        after=graphene.String(description="Continue after this cursor (`edges.cursor`)."),
+        last=graphene.Int(description="At most this many favorites (1 to 100), up to `before`."),
+        before=graphene.String(description="Continue before this cursor (`edges.cursor`)."),
+        description=(
+            "The products this user favorited (`toggleFavorite`), the most recently favorited "
+            "first. Only for the user themself (`me { favorites }`): null on any other user, "
+            "staff included. Lists only products the user may still see: a product unpublished "
+            "since by its creator drops out. Pages of at most 100 (100 when neither `first` "
+            "nor `last` is given); cursors follow the time of favoriting, so favoriting or "
+            "unfavoriting meanwhile neither repeats nor skips a product."
+        ),
+    )
 
     class Meta:
         model = get_user_model()
@@ -35,6 +76,24 @@ class UserType(DjangoObjectType):
 
     def resolve_email(self, info) -> str | None:
         return self.email if info.context.user.pk == self.pk else None
+
+    def resolve_favorites(self, info, **args) -> Connection | None:
+        viewer = info.context.user
+        if not viewer.is_authenticated or viewer.pk != self.pk:
+            return None
+        visible = Product.objects.visible_to(viewer).values("pk")
+        favorites = (
+            Favorite.objects.filter(user=viewer, product__in=visible)
+            .select_related("product")
+            .order_by("-created_at", "-pk")
+        )
+        request, page = paginate(favorites, args)
+        edges = [FavoriteEdge(favorite, request.ordering) for favorite in page.rows]
+        # `isFavorited` of these products is known: true, without a query.
+        favorited = get_loader(info, FavoritedLoader)
+        for edge in edges:
+            favorited.prime(edge.node.pk, True)
+        return Connection(edges, PageInfo(edges, page), favorites.count)
 
 
 @describe_fields(

@@ -1,6 +1,8 @@
 """Orders as their owners (and staff) see them."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import graphene
 from graphene_django import DjangoObjectType
 from graphene_django.registry import get_global_registry
@@ -21,6 +23,16 @@ def _product_type():
     return get_global_registry().get_type_for_model(Product)
 
 
+def line_total(item: OrderItem) -> Decimal:
+    """What one line costs: its quantity times the unit price paid."""
+    return item.quantity * item.unit_price
+
+
+def order_total(items: list[OrderItem]) -> Decimal:
+    """What an order costs: the sum of its lines (0.00 for none)."""
+    return sum(map(line_total, items), Decimal("0.00"))
+
+
 @describe_fields(
     quantity="How many units were ordered, at least 1.",
     unit_price="The price of one unit when the order was placed, in the store's currency: a "
@@ -32,6 +44,13 @@ class OrderItemType(DjangoObjectType):
     product = graphene.Field(
         _product_type,
         description="The product ordered; null when it has since been hidden from you.",
+    )
+    total = graphene.Decimal(
+        required=True,
+        description=(
+            "What this line costs: `quantity` times `unitPrice` (the price paid when ordering, "
+            "not today's), in the store's currency: a decimal string with 2 decimals."
+        ),
     )
 
     class Meta:
@@ -45,6 +64,9 @@ class OrderItemType(DjangoObjectType):
     def resolve_product(self, info):
         # Null when the product has since been hidden from the viewer.
         return get_loader(info, ProductByIdLoader).load(self.product_id)
+
+    def resolve_total(self, info) -> Decimal:
+        return line_total(self)
 
 
 STATUS_DESCRIPTIONS = {
@@ -74,6 +96,13 @@ class OrderType(DjangoObjectType):
         required=True,
         description="Its lines, one per product, at least one.",
     )
+    total = graphene.Decimal(
+        required=True,
+        description=(
+            "What the order costs: the sum of its lines' `total` (prices paid when ordering), "
+            "in the store's currency: a decimal string with 2 decimals; kept when cancelled."
+        ),
+    )
 
     class Meta:
         model = Order
@@ -91,3 +120,7 @@ class OrderType(DjangoObjectType):
 
     def resolve_items(self, info):
         return get_loader(info, OrderItemsLoader).load(self.pk)
+
+    def resolve_total(self, info):
+        # The lines `items` loads (the same loader key: no second query when both are asked).
+        return get_loader(info, OrderItemsLoader).load(self.pk).then(order_total)

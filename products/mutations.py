@@ -27,7 +27,9 @@ def _category_pk(values: dict) -> dict:
 
 
 class CreateProduct(Mutation):
-    """Needs the `products.add_product` permission (or staff)."""
+    """Needs the `products.add_product` permission (or staff). With `images`, the product and
+    its images are created together (a GraphQL multipart request): if any field or image is
+    refused, nothing is created."""
 
     product = graphene.Field(ProductType, description="The new product.")
 
@@ -50,11 +52,23 @@ class CreateProduct(Mutation):
             description="Whether everyone sees it at once; by default a draft, seen only by you "
             "and staff until published.",
         )
+        images = graphene.List(
+            graphene.NonNull(Upload),
+            description=(
+                "Image files (file parts of a multipart request), in display order; the first "
+                "is the primary image. At most UPLOAD_MAX_IMAGES_PER_PRODUCT (10) of at most "
+                "UPLOAD_MAX_IMAGE_BYTES (5 MiB) each. Errors name the file: `images.1` "
+                "(INVALID_IMAGE, TOO_LARGE), or `images` for too many (MAX_LENGTH). Alt texts "
+                "and another primary: `setProductImages` afterwards."
+            ),
+        )
 
     @classmethod
-    def perform(cls, info, **input):
+    def perform(cls, info, images=None, **input):
         values = _category_pk(_given(input, *services.PRODUCT_FIELDS))
-        return cls(product=services.create_product(info.context.user, **values))
+        return cls(
+            product=services.create_product(info.context.user, images=images, **values)
+        )
 
 
 class UpdateProduct(Mutation):
