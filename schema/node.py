@@ -32,11 +32,30 @@ def ensure_found(value: Any, what: str = "Object") -> Any:
     return value
 
 
+ID_DESCRIPTION = (
+    "Global ID (Relay): opaque, stable and unique across all types, for `node(id:)`, "
+    "`nodes(ids:)` and mutations' ID arguments."
+)
+
+
 class Node(relay.Node):
     """Every object type implements this; `node(id:)` fetches any of them."""
 
     class Meta:
         name = "Node"
+
+    @classmethod
+    def Field(cls, *args, **kwargs):
+        """`node(id:)`, described."""
+        kwargs.setdefault(
+            "description",
+            "Any object by its global ID: NOT_FOUND when there is none or you may not see it.",
+        )
+        field = super().Field(*args, **kwargs)
+        field.args["id"].description = (
+            "The object's `id`, of any type; BAD_USER_INPUT when it is not a valid ID."
+        )
+        return field
 
     @classmethod
     def get_node_from_global_id(cls, info: graphene.ResolveInfo, global_id: str, only_type=None):
@@ -68,6 +87,10 @@ class Node(relay.Node):
         except BadUserInput:
             raise BadUserInput(f"`{name}` is not a valid ID.", field=field) from None
         return graphene_type, pk
+
+
+# Every type implementing Node shares this field object (graphene copies interface fields).
+Node._meta.fields["id"].description = ID_DESCRIPTION
 
 
 def resolve_nodes(root: Any, info: graphene.ResolveInfo, ids: list[str]) -> list[Any]:
