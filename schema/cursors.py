@@ -8,8 +8,9 @@ database understands. Inserts and deletes elsewhere in the list then neither rep
 a row.
 
 A cursor is signed (django.core.signing, salted) so that a client cannot forge one: a cursor
-that was altered, or that belongs to another ordering, is BAD_USER_INPUT. The ordering is part
-of the signed value, so a cursor read under `orderBy: "price"` is refused under `"name"`.
+that was altered, or that belongs to another ordering or another kind of row, is
+BAD_USER_INPUT. The ordering and the rows' model are part of the signed value, so a cursor read
+under `orderBy: "price"` is refused under `"name"`, and a product cursor among reviews.
 Ordering columns must be non-null (checked when a cursor is made): NULLs do not compare.
 """
 from __future__ import annotations
@@ -30,9 +31,11 @@ SIGNER = signing.Signer(salt="vitrine.cursor")
 
 @dataclass(frozen=True)
 class Ordering:
-    """The columns a list is ordered by, each (field name, descending), the primary key last."""
+    """The columns a list is ordered by, each (field name, descending), the primary key last,
+    and the model of its rows: a cursor of products is no position among reviews."""
 
     columns: tuple[tuple[str, bool], ...]
+    model_label: str = ""
 
     @classmethod
     def of(cls, queryset: QuerySet) -> Ordering:
@@ -49,11 +52,12 @@ class Ordering:
                 break
         else:
             columns.append(("pk", columns[-1][1] if columns else False))
-        return cls(tuple(columns))
+        return cls(tuple(columns), queryset.model._meta.label_lower)
 
     @property
     def key(self) -> str:
-        return ",".join(("-" if descending else "") + name for name, descending in self.columns)
+        order = ",".join(("-" if descending else "") + name for name, descending in self.columns)
+        return f"{self.model_label}:{order}"
 
     def order_by(self, *, reverse: bool = False) -> list[str]:
         return [

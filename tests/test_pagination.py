@@ -345,7 +345,7 @@ def test_a_forged_cursor_does_not_reveal_a_draft(client, shelf):
 
     draft = Product.objects.create(name="Item 05b", slug="draft", price=1, is_published=False,
                                    category=shelf[0].category)
-    forged = base64.urlsafe_b64encode(json.dumps(["name,pk", draft.name, draft.pk]).encode())
+    forged = base64.urlsafe_b64encode(json.dumps(["products.product:name,pk", draft.name, draft.pk]).encode())
     result = client.execute(PRODUCTS, {"first": 2, "after": forged.decode() + ":forged"})
     assert_bad_input(result, "after")
     assert "Item 05b" not in json.dumps(result)
@@ -357,6 +357,10 @@ def test_a_cursor_of_another_ordering_or_list_is_refused(client, shelf):
     assert_bad_input(result, "after")
     assert "another ordering" in result["errors"][0]["message"]
     assert_bad_input(client.execute(REVIEWS, {"first": 2, "after": by_name}), "after")
+    # Products and reviews are both newest first by default: the rows' model tells them apart.
+    newest = client.data("{ products(first: 1) { pageInfo { endCursor } } }")["products"]
+    result = client.execute(REVIEWS, {"first": 2, "after": newest["pageInfo"]["endCursor"]})
+    assert_bad_input(result, "after")
 
 
 def test_offset_cannot_page_backward(client):
