@@ -56,8 +56,13 @@ class ProductOrder(graphene.InputObjectType):
 
 
 class ProductFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="exact")
-    name_icontains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+    name = django_filters.CharFilter(
+        lookup_expr="exact", help_text="Exactly this name (case-sensitive)."
+    )
+    name_icontains = django_filters.CharFilter(
+        field_name="name", lookup_expr="icontains",
+        help_text="Names containing this text, ignoring case.",
+    )
     category = django_filters.CharFilter(
         method="filter_category", help_text="A Category ID; includes its descendants."
     )
@@ -65,10 +70,22 @@ class ProductFilter(django_filters.FilterSet):
         input_type=graphene.ID, method="filter_category",
         help_text="Products of this category (a Category ID) and of its descendants.",
     )
-    price_gte = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
-    price_lte = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
-    is_published = django_filters.BooleanFilter()
-    in_stock = django_filters.BooleanFilter(method="filter_in_stock")
+    price_gte = django_filters.NumberFilter(
+        field_name="price", lookup_expr="gte",
+        help_text="Price at least this (inclusive), in the store's currency.",
+    )
+    price_lte = django_filters.NumberFilter(
+        field_name="price", lookup_expr="lte",
+        help_text="Price at most this (inclusive), in the store's currency.",
+    )
+    is_published = django_filters.BooleanFilter(
+        help_text="Only published products (true) or only drafts (false): your own, or any "
+        "for staff."
+    )
+    in_stock = django_filters.BooleanFilter(
+        method="filter_in_stock",
+        help_text="Only products in stock (true: `stock` above 0) or sold out (false: 0).",
+    )
     search = django_filters.CharFilter(
         method="filter_search", help_text="Words in the name, description or category name."
     )

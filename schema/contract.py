@@ -82,6 +82,11 @@ SCALARS = {
         "Answers keep the value's scale (`\"5.00\"`). Send strings too: a JSON float cannot "
         "hold most decimal fractions exactly. Integer literals are accepted.",
     ),
+    "GenericScalar": ScalarSpec(
+        "https://www.rfc-editor.org/rfc/rfc8259",
+        "Any JSON value: an object, a list, a string, a number, a boolean or null. Used for "
+        "the claims of a JWT (`payload`), whose keys are listed where it appears.",
+    ),
     "Upload": ScalarSpec(
         "https://github.com/jaydenseric/graphql-multipart-request-spec",
         "A file sent with the request as a part of a multipart request (the GraphQL "

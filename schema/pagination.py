@@ -12,6 +12,7 @@ answer these cheaply).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import graphene
 from django.conf import settings
 from django.db.models import F, Model, OrderBy, QuerySet
 from graphene import relay
+from graphene.relay.connection import ConnectionOptions
 from graphene_django.fields import DjangoConnectionField
 from graphene_django.filter import DjangoFilterConnectionField
 from graphene_django.registry import get_global_registry
@@ -169,13 +171,79 @@ def cursor_columns(info: graphene.ResolveInfo, ordering: Ordering, model: type[M
 CURSOR_FIELDS = frozenset({"start_cursor", "end_cursor"})
 
 
+class PageInfoType(relay.PageInfo):
+    """Relay's page info, saying where this server's answers differ from "are there more"."""
+
+    class Meta:
+        name = "PageInfo"
+        description = "Where a page lies in its list, and the cursors to go on from it."
+
+    has_next_page = graphene.Boolean(
+        required=True,
+        name="hasNextPage",
+        description="Paging forward: whether more items follow this page. Paging backward "
+        "(`last`): whether `before` was given.",
+    )
+    has_previous_page = graphene.Boolean(
+        required=True,
+        name="hasPreviousPage",
+        description="Paging backward (`last`): whether more items precede this page. Paging "
+        "forward: whether `after` or `offset` was given.",
+    )
+    start_cursor = graphene.String(
+        name="startCursor",
+        description="The cursor of the page's first item, for `before`; null on an empty page.",
+    )
+    end_cursor = graphene.String(
+        name="endCursor",
+        description="The cursor of the page's last item, for `after`; null on an empty page.",
+    )
+
+
 class CountableConnection(relay.Connection):
-    """A connection that also answers how many items match, counted only on request."""
+    """A connection that also answers how many items match, counted only on request.
+
+    Its connection and edge types say what they hold (graphene's say the same of every list);
+    an edge type's description is fixed when it is made, so the edge type is made here.
+    """
 
     class Meta:
         abstract = True
 
     total_count = graphene.Int(required=True, description="Items matching, over all pages.")
+
+    @classmethod
+    def __init_subclass_with_meta__(cls, node=None, name=None, _meta=None, **options):
+        base_name = re.sub("Connection$", "", name or cls.__name__) or node._meta.name
+        cls.Edge = type(f"{base_name}Edge", (graphene.ObjectType,), {
+            "Meta": {"description": f"One `{base_name}` of the page and its cursor."},
+            "node": graphene.Field(node, description=f"The `{base_name}`."),
+            "cursor": graphene.String(
+                required=True,
+                description="Opaque; pass it as `after` (or `before`) to continue from here. "
+                "Valid only for the ordering and filters it came with.",
+            ),
+        })
+        _meta = _meta or ConnectionOptions(cls)
+        _meta.fields = {
+            "page_info": graphene.Field(
+                PageInfoType,
+                name="pageInfo",
+                required=True,
+                description="Whether more pages follow or precede, and the cursors to get them.",
+            ),
+            "edges": graphene.Field(
+                graphene.NonNull(graphene.List(cls.Edge)),
+                description=f"This page's `{base_name}` items, in the list's order, each with "
+                "its cursor.",
+            ),
+        }
+        options.setdefault(
+            "description",
+            f"One page of a list of `{base_name}` items (Relay connection): at most 100 "
+            "`edges`, `pageInfo` to page on, `totalCount` for the whole list.",
+        )
+        super().__init_subclass_with_meta__(node=node, name=name, _meta=_meta, **options)
 
     def resolve_total_count(self, info: graphene.ResolveInfo) -> Any:
         return self.count()  # type: ignore[attr-defined]  # a Connection (below)
@@ -231,6 +299,32 @@ def build_connection(request: PageRequest, page: Page, count: Callable[[], Any])
     return Connection(edges, PageInfo(edges, page), count)
 
 
+def page_arguments() -> dict[str, Any]:
+    """The page arguments of a connection field, described (graphene's have no descriptions),
+    made in graphene-django's order: offset, before, after, first, last."""
+    limit = page_size_limit()
+    return {
+        "offset": graphene.Int(
+            description="Skip this many items first (0 or more), counted from `after` or the "
+            "start. Not with `before` or `last`."
+        ),
+        "before": graphene.String(
+            description="Continue before this cursor (`edges.cursor`, `pageInfo.startCursor`)."
+        ),
+        "after": graphene.String(
+            description="Continue after this cursor (`edges.cursor`, `pageInfo.endCursor`)."
+        ),
+        "first": graphene.Int(
+            description=f"At most this many items (1 to {limit}), from the start or from "
+            f"`after`; {limit} when neither `first` nor `last` is given."
+        ),
+        "last": graphene.Int(
+            description=f"At most this many items (1 to {limit}), the last ones before "
+            "`before` (or of the whole list)."
+        ),
+    }
+
+
 class KeysetConnection:
     """A connection field's resolver: its queryset (filtered, visible to the viewer), paged by
     keyset, rows holding the columns the selection reads.
@@ -238,6 +332,11 @@ class KeysetConnection:
     Replaces graphene-django's, whose argument checks are assertions (INTERNAL errors) and
     which counts every list before slicing it.
     """
+
+    def __init__(self, *args, **kwargs):
+        for name, argument in page_arguments().items():
+            kwargs.setdefault(name, argument)
+        super().__init__(*args, **kwargs)
 
     @classmethod
     def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver,

@@ -23,12 +23,30 @@ SUBSCRIPTIONS: list[str] = [
 ]
 
 
+ROOT_DESCRIPTIONS = {
+    "Query": (
+        "Reads: the catalog (`products`, `categories`, `product`, `category`), your account "
+        "(`me`, `myOrders`, `myApiKeys`) and any object by its ID (`node`, `nodes`)."
+    ),
+    "Mutation": (
+        "Writes, each its own transaction. Problems with the input come back in the payload's "
+        "`errors`; problems with who asks (UNAUTHENTICATED, FORBIDDEN) or with the target "
+        "(NOT_FOUND) as top-level errors."
+    ),
+    "Subscription": (
+        "Live catalog events over websockets (graphql-transport-ws, or the legacy "
+        "subscriptions-transport-ws protocol), each sent only to those who may see the product."
+    ),
+}
+
+
 def compose(name: str, dotted_paths: list[str], **fields) -> type[graphene.ObjectType] | None:
     """One root type inheriting every app's fields for that operation."""
     if not dotted_paths and not fields:
         return None
     bases = tuple(import_string(path) for path in dotted_paths)
-    return type(name, (*bases, graphene.ObjectType), fields)
+    meta = {"description": ROOT_DESCRIPTIONS[name]}
+    return type(name, (*bases, graphene.ObjectType), {"Meta": meta, **fields})
 
 
 schema = graphene.Schema(

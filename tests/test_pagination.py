@@ -345,7 +345,8 @@ def test_a_forged_cursor_does_not_reveal_a_draft(client, shelf):
 
     draft = Product.objects.create(name="Item 05b", slug="draft", price=1, is_published=False,
                                    category=shelf[0].category)
-    forged = base64.urlsafe_b64encode(json.dumps(["products.product:name,pk", draft.name, draft.pk]).encode())
+    payload = json.dumps(["products.product:name,pk", draft.name, draft.pk])
+    forged = base64.urlsafe_b64encode(payload.encode())
     result = client.execute(PRODUCTS, {"first": 2, "after": forged.decode() + ":forged"})
     assert_bad_input(result, "after")
     assert "Item 05b" not in json.dumps(result)

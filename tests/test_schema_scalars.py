@@ -24,6 +24,7 @@ SPECIFIED_BY = {
     "DateTime": "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6",
     "Decimal": "https://speleotrove.com/decimal/daconvs.html",
     "Upload": "https://github.com/jaydenseric/graphql-multipart-request-spec",
+    "GenericScalar": "https://www.rfc-editor.org/rfc/rfc8259",
 }
 
 
