@@ -375,6 +375,14 @@ class VitrineGraphQLView(GraphQLView):
                     ["POST"], f"Can only perform a {operation.operation.value} from a POST request."
                 )
             )
+        if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+            raise RequestRefused(
+                errors.SUBSCRIPTION_TRANSPORT_REQUIRED,
+                "Subscriptions are served over websockets at this URL (graphql-transport-ws, "
+                "as graphql-ws, Apollo's GraphQLWsLink and GraphiQL speak it, or the legacy "
+                "graphql-ws subprotocol), not over a plain HTTP request.",
+                transports=["graphql-transport-ws", "graphql-ws"],
+            )
         if entry.uses_introspection:
             check_introspection()  # "off" refuses before anything else runs
         plan = requested = None

@@ -221,3 +221,13 @@ def test_a_signed_in_viewer_gets_the_same_codes(users):
     client = GraphQLClient(users["other"])
     assert_error(client.execute(NODE, {"id": "abc"}), "BAD_USER_INPUT", field="id")
     assert_error(client.execute("{ nope }"), "GRAPHQL_VALIDATION_FAILED")
+
+
+def test_a_subscription_over_plain_http_is_refused_naming_its_transports(gql, catalog,
+                                                                         django_assert_num_queries):
+    with django_assert_num_queries(0):
+        result = gql.execute("subscription { productCreated { name } }")
+    assert error_codes(result) == ["SUBSCRIPTION_TRANSPORT_REQUIRED"]
+    assert result["errors"][0]["extensions"]["transports"] == ["graphql-transport-ws",
+                                                               "graphql-ws"]
+    assert "data" not in result
