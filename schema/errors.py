@@ -151,8 +151,9 @@ def _with_code_from_cause(error: GraphQLError) -> GraphQLError:
         return error
     if isinstance(cause, ValidationError):
         return _copy(error, _validation_message(cause), BAD_USER_INPUT, _validation_field(cause))
-    if isinstance(cause, DataError):
-        # The database refused a client's value (PostgreSQL: a NUL character in text).
+    if isinstance(cause, DataError) or _is_lone_surrogate(cause):
+        # The database refused a client's value: a NUL character in text (PostgreSQL), or a
+        # lone surrogate (`"\ud800"` in JSON), which no database encoding can hold.
         return _copy(error, "A value in the request cannot be stored or searched.", BAD_USER_INPUT)
     if isinstance(cause, ObjectDoesNotExist):
         return _copy(error, "Not found.", NOT_FOUND)
@@ -160,6 +161,10 @@ def _with_code_from_cause(error: GraphQLError) -> GraphQLError:
         return _copy(error, "You do not have permission to do this.", FORBIDDEN)
     logger.error("Unhandled error in %s", error.path, exc_info=cause)
     return _copy(error, "Internal server error.", INTERNAL)
+
+
+def _is_lone_surrogate(cause: BaseException) -> bool:
+    return isinstance(cause, UnicodeEncodeError) and cause.reason == "surrogates not allowed"
 
 
 def _copy(error: GraphQLError, message: str, code: str, field: str | None = None) -> GraphQLError:

@@ -231,3 +231,15 @@ def test_a_subscription_over_plain_http_is_refused_naming_its_transports(gql, ca
     assert result["errors"][0]["extensions"]["transports"] == ["graphql-transport-ws",
                                                                "graphql-ws"]
     assert "data" not in result
+
+
+@pytest.mark.parametrize("text", ["\ud800x", "x\udfff"], ids=["high", "low"])
+@pytest.mark.parametrize("query", [
+    "query ($s: String) { products(first: 2, search: $s) { edges { node { name } } } }",
+    "query ($s: String) { product(slug: $s) { name } }",
+], ids=["search", "slug"])
+def test_a_lone_surrogate_in_a_string_argument_is_bad_user_input(gql, catalog, query, text):
+    """JSON can escape half of a UTF-16 pair ("\\ud800"); no database encoding holds it."""
+    result = gql.execute(query, {"s": text})
+    assert error_codes(result) == ["BAD_USER_INPUT"], result
+    assert result["errors"][0]["message"] == "A value in the request cannot be stored or searched."
