@@ -11,6 +11,10 @@ from promise import Promise
 
 from schema.errors import BadUserInput, NotFound
 
+# Primary keys are 32-bit AutoFields (project/settings.py): a larger number names no row, and
+# SQLite would overflow converting it.
+MAX_PK = 2**31 - 1
+
 
 def decode_global_id(global_id: str, expected_type: str | None = None, field: str = "id") -> int:
     """The primary key in `global_id`, refusing malformed IDs and IDs of another type."""
@@ -19,7 +23,7 @@ def decode_global_id(global_id: str, expected_type: str | None = None, field: st
         pk = int(raw_pk)
     except (TypeError, ValueError, UnicodeDecodeError):
         raise BadUserInput(f"`{field}` is not a valid ID.", field=field) from None
-    if not type_name or pk < 1:
+    if not type_name or not 1 <= pk <= MAX_PK:
         raise BadUserInput(f"`{field}` is not a valid ID.", field=field)
     if expected_type is not None and type_name != expected_type:
         raise BadUserInput(f"`{field}` must be the ID of a {expected_type}.", field=field)

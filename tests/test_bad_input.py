@@ -243,3 +243,12 @@ def test_a_lone_surrogate_in_a_string_argument_is_bad_user_input(gql, catalog, q
     result = gql.execute(query, {"s": text})
     assert error_codes(result) == ["BAD_USER_INPUT"], result
     assert result["errors"][0]["message"] == "A value in the request cannot be stored or searched."
+
+
+@pytest.mark.parametrize("pk", [2**31, 9223372036854775808, 10**23])
+def test_a_global_id_beyond_any_primary_key_is_bad_user_input(gql, catalog, pk):
+    """Keys are 32-bit: larger numbers name no row (and overflow SQLite's integers)."""
+    for type_name in ("Product", "Category"):
+        result = gql.execute(NODE, {"id": to_global_id(type_name, pk)})
+        assert_error(result, "BAD_USER_INPUT", field="id")
+    assert_error(gql.execute(NODE, {"id": to_global_id("Product", 2**31 - 1)}), "NOT_FOUND")
