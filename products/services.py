@@ -7,6 +7,7 @@ NOT_FOUND exactly like a missing one.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.forms import ImageField as ImageFormField
+from django.utils.text import slugify
 
 from accounts import permissions
 from products.models import Category, Favorite, Product, ProductImage, Review, unique_slug
@@ -201,6 +203,19 @@ def _delete_files_after_commit(names: list[str]) -> None:
     transaction.on_commit(lambda: _delete_files(names))
 
 
+def stored_name(client_name: str, image_format: str) -> str:
+    """The name an upload is stored under: the client's stem, made safe, and the extension of
+    the format Pillow found in its bytes. Servers (ours, a CDN) type files by extension: a PNG
+    sent as `x.html` must not be stored, and served, as HTML."""
+    stem = slugify(Path(client_name or "").stem)[:60] or "image"
+    return f"{stem}.{IMAGE_EXTENSIONS.get(image_format, image_format.lower())}"
+
+
+# Pillow's format names and the extension a browser knows each by.
+IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp",
+                    "AVIF": "avif", "MPO": "jpg"}
+
+
 def _clean_images(images: list[dict[str, Any]], errors: Errors, *,
                   file_key: str | None = "file") -> int:
     """Check images ({file, alt_text, is_primary}) against the upload limits and that each
@@ -226,9 +241,11 @@ def _clean_images(images: list[dict[str, Any]], errors: Errors, *,
             )
             continue
         try:
-            ImageFormField().to_python(upload)
+            checked = ImageFormField().to_python(upload)
         except ValidationError:
             errors.add(where, "This file is not an image.", "invalid_image")
+        else:
+            upload.name = stored_name(upload.name, checked.image.format)
         upload.seek(0)
         if len(image.get("alt_text") or "") > 200:
             errors.add(f"images.{index}.alt_text", "Use at most 200 characters.", "max_length")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import mimetypes
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,20 @@ def test_uploaded_images_are_served_from_media_url(viewers, catalog, media_root)
     url = upload(viewers["creator"], amp, {"0": png()}, [{"file": None}]).json()[
         "data"]["setProductImages"]["images"][0]["url"]
     assert Path(media_root, url.removeprefix(MEDIA)).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("client_name", ["x.html", "page.svg", "no-extension", "../../evil.png"])
+def test_uploads_are_stored_under_the_extension_of_their_real_format(
+    viewers, catalog, media_root, client_name
+):
+    """A PNG sent as `x.html` is stored (and served) as a .png: servers type by extension."""
+    amp = catalog["products"]["amp"]
+    response = upload(viewers["creator"], amp, {"0": png(client_name)}, [{"file": None}])
+    payload = response.json()["data"]["setProductImages"]
+    assert payload["errors"] == []
+    name = ProductImage.objects.get(product=amp).image.name
+    assert name.startswith("products/") and name.endswith(".png"), name
+    assert ".." not in name and ".html" not in name and ".svg" not in name
+    # What a server that types files by extension (ours: products/media.py) would send.
+    assert mimetypes.guess_type(name)[0] == "image/png"
+    assert Path(media_root, name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
