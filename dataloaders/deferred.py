@@ -23,6 +23,14 @@ from promise import Promise
 PENDING, FULFILLED, REJECTED = 0, 1, 2
 
 
+def then(value: Any, callback: Callable[[Any], Any]) -> Any:
+    """`callback(value)` now, or once `value` settles if it is a Deferred or a Promise: for
+    code that may get either a loaded value or a loader's answer (a type's `get_node`)."""
+    if isinstance(value, (Deferred, Promise)):
+        return value.then(callback)
+    return callback(value)
+
+
 class DeferredPendingError(RuntimeError):
     """`.get()` or `.result()` of a value whose batch has not been dispatched yet."""
 

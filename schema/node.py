@@ -7,8 +7,8 @@ import graphene
 from django.conf import settings
 from graphene import relay
 from graphql_relay import from_global_id
-from promise import Promise
 
+from dataloaders.deferred import then
 from schema.errors import BadUserInput, NotFound
 
 # Primary keys are 32-bit AutoFields (project/settings.py): a larger number names no row, and
@@ -67,9 +67,7 @@ class Node(relay.Node):
         if only_type and graphene_type is not only_type:
             raise BadUserInput(f"`id` must be the ID of a {only_type._meta.name}.", field="id")
         type_name = graphene_type._meta.name
-        return Promise.resolve(graphene_type.get_node(info, pk)).then(
-            lambda node: ensure_found(node, type_name)
-        )
+        return then(graphene_type.get_node(info, pk), lambda node: ensure_found(node, type_name))
 
     @classmethod
     def node_type_and_pk(cls, info: graphene.ResolveInfo, global_id: str, field: str = "id",
