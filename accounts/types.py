@@ -7,7 +7,7 @@ from graphene_django import DjangoObjectType
 from graphene_django.registry import get_global_registry
 
 from accounts.models import ApiKey
-from dataloaders.accounts import UserByIdLoader
+from dataloaders.accounts import ApiKeyByIdLoader, UserByIdLoader
 from dataloaders.catalog import FavoritedLoader
 from dataloaders.registry import get_loader
 from products.models import Favorite, Product
@@ -119,7 +119,4 @@ class ApiKeyType(DjangoObjectType):
 
     @classmethod
     def get_node(cls, info, id):
-        user = info.context.user
-        if not user.is_authenticated:
-            return None
-        return ApiKey.objects.filter(owner=user, pk=id).first()
+        return get_loader(info, ApiKeyByIdLoader).load(id)

@@ -1,6 +1,7 @@
 """Loaders for users' public profiles."""
 from django.contrib.auth import get_user_model
 
+from accounts.models import ApiKey
 from dataloaders.loader import Loader
 from dataloaders.rows import lean_rows
 
@@ -13,3 +14,14 @@ class UserByIdLoader(Loader):
         rows = lean_rows(get_user_model().objects.filter(pk__in=keys).order_by(), PUBLIC_COLUMNS)
         users = {user.pk: user for user in rows}
         return [users.get(key) for key in keys]
+
+
+class ApiKeyByIdLoader(Loader):
+    """API key id → the key if it is the viewer's own, else None."""
+
+    def batch_load(self, keys):
+        user = self.context.user
+        if not user.is_authenticated:
+            return [None] * len(keys)
+        api_keys = ApiKey.objects.filter(owner=user).in_bulk(keys)
+        return [api_keys.get(key) for key in keys]

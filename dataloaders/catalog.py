@@ -53,6 +53,23 @@ class ProductByIdLoader(Loader):
         return [products.get(key) for key in keys]
 
 
+class ReviewByIdLoader(Loader):
+    """Review id → the review if the viewer may see it (that of its product), else None."""
+
+    def batch_load(self, keys):
+        reviews = Review.objects.visible_to(self.context.user).order_by().in_bulk(keys)
+        return [reviews.get(key) for key in keys]
+
+
+class ProductImageByIdLoader(Loader):
+    """Image id → the image if the viewer may see its product, else None."""
+
+    def batch_load(self, keys):
+        visible = Product.objects.visible_to(self.context.user)
+        images = ProductImage.objects.filter(product__in=visible).order_by().in_bulk(keys)
+        return [images.get(key) for key in keys]
+
+
 class ProductImagesLoader(Loader):
     """Product id → its images, primary first."""
 

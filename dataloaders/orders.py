@@ -2,7 +2,15 @@
 from collections import defaultdict
 
 from dataloaders.loader import Loader
-from orders.models import OrderItem
+from orders.models import Order, OrderItem
+
+
+class OrderByIdLoader(Loader):
+    """Order id → the order if the viewer owns it (or is staff: `owned_by`), else None."""
+
+    def batch_load(self, keys):
+        orders = Order.objects.owned_by(self.context.user).order_by().in_bulk(keys)
+        return [orders.get(key) for key in keys]
 
 
 class OrderItemsLoader(Loader):

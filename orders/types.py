@@ -9,7 +9,7 @@ from graphene_django.registry import get_global_registry
 from graphene_django.utils import bypass_get_queryset
 
 from dataloaders.catalog import ProductByIdLoader
-from dataloaders.orders import OrderItemsLoader
+from dataloaders.orders import OrderByIdLoader, OrderItemsLoader
 from dataloaders.registry import get_loader
 from orders.models import Order, OrderItem
 from products.models import Product
@@ -113,7 +113,7 @@ class OrderType(DjangoObjectType):
 
     @classmethod
     def get_node(cls, info, id):
-        return Order.objects.owned_by(info.context.user).filter(pk=id).first()
+        return get_loader(info, OrderByIdLoader).load(id)
 
     def resolve_status(self, info):
         return OrderStatus.get(self.status)

@@ -15,8 +15,10 @@ from dataloaders.catalog import (
     CategoryChildrenLoader,
     FavoritedLoader,
     ProductByIdLoader,
+    ProductImageByIdLoader,
     ProductImagesLoader,
     RelatedProductsLoader,
+    ReviewByIdLoader,
     ReviewPageLoader,
     ReviewStatsLoader,
 )
@@ -66,8 +68,7 @@ class ProductImageType(DjangoObjectType):
 
     @classmethod
     def get_node(cls, info, id):
-        visible = Product.objects.visible_to(info.context.user)
-        return ProductImage.objects.filter(pk=id, product__in=visible).first()
+        return get_loader(info, ProductImageByIdLoader).load(id)
 
     def resolve_url(self, info) -> str:
         return file_url(self, "image", info.context)
@@ -109,8 +110,7 @@ class ReviewType(DjangoObjectType):
 
     @classmethod
     def get_node(cls, info, id):
-        review = Review.objects.visible_to(info.context.user).filter(pk=id).first()
-        return review
+        return get_loader(info, ReviewByIdLoader).load(id)
 
 
 @describe_fields(

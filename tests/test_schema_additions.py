@@ -494,3 +494,26 @@ def test_nodes_reports_its_cost_over_http(gql, catalog):
     assert result["extensions"]["cost"]["requestedQueryCost"] == 3
     assert result["extensions"]["cost"]["actualQueryCost"] == 2  # the null counts nothing
 
+
+
+def test_ids_of_every_node_type_batch_one_query_per_type(viewers, catalog, users):
+    """Reviews, images, orders and API keys load through loaders too, each under its own
+    visibility rule: however many ids, one query per type."""
+    from accounts.models import ApiKey
+    from products.models import ProductImage, Review
+
+    other = users["other"]
+    cans = catalog["products"]["cans"]
+    for n in range(5):
+        ProductImage.objects.create(product=cans, image=f"p/{n}.png", position=n + 1)
+    orders = [order(other, (cans, 1, "199.00")) for _ in range(4)]
+    keys = [ApiKey.objects.create(owner=other, name=f"k{n}", prefix=f"vit_{n}",
+                                  secret_hash=f"h{n}") for n in range(3)]
+    ids = ([gid(review) for review in Review.objects.exclude(product__is_published=False)]
+           + [gid(image) for image in ProductImage.objects.all()]
+           + [gid(item) for item in orders] + [gid(key) for key in keys]
+           + [gid(Review.objects.get(title="Hidden"))])
+    queries, data = count_queries(viewers["other"], "query($ids: [ID!]!) { nodes(ids: $ids) "
+                                  "{ id } }", {"ids": ids})
+    assert queries == 2 + 4  # the session and its user; reviews, images, orders, API keys
+    assert [node and node["id"] for node in data["nodes"]] == [*ids[:-1], None]
