@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db.models import F, Model, QuerySet
 from django.db.models.base import ModelState
+from graphene.utils.str_converters import to_snake_case
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
@@ -165,10 +166,10 @@ def _selected_names(field_nodes: list[FieldNode], fragments: Mapping[str, Any],
     for step in through:
         nodes = [
             child for node in nodes for child in _children(node.selection_set, fragments)
-            if _snake(child.name.value) == step
+            if to_snake_case(child.name.value) == step
         ]
     return {
-        _snake(child.name.value)
+        to_snake_case(child.name.value)
         for node in nodes for child in _children(node.selection_set, fragments)
     }
 
@@ -188,8 +189,3 @@ def _children(selection_set: SelectionSetNode | None, fragments: Mapping[str, An
             if name in fragments and name not in seen:
                 found += _children(fragments[name].selection_set, fragments, seen | {name})
     return found
-
-
-def _snake(name: str) -> str:
-    """graphene's camelCase field names back to the Python (model) names."""
-    return "".join("_" + char.lower() if char.isupper() else char for char in name)

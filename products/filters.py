@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import django_filters
 import graphene
+from graphene.utils.str_converters import to_camel_case
 from graphene_django.filter import TypedFilter
 
 from products.models import Category, Product
@@ -110,7 +111,7 @@ class ProductFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_category(self, queryset, name, value):
-        category_id = decode_global_id(value, "Category", field=to_camel(name))
+        category_id = decode_global_id(value, "Category", field=to_camel_case(name))
         return queryset.filter(category_id__in=Category.objects.descendant_ids(category_id))
 
     def filter_in_stock(self, queryset, name, value):
@@ -133,7 +134,3 @@ def _value(enum_or_value):
     """graphene hands input enums over as their value or as the member: the value."""
     return getattr(enum_or_value, "value", enum_or_value)
 
-
-def to_camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)

@@ -64,6 +64,16 @@ CATALOG_PAGE = """query CatalogPage($first: Int!) {
 }"""
 
 
+def count_queries(client: GraphQLClient, query: str, variables=None) -> tuple[int, dict]:
+    """SQL statements a query costs, and its data (which must have no errors)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        data = client.data(query, variables)
+    return len(captured), data
+
+
 def error_codes(result: dict) -> list[str]:
     return [error["extensions"]["code"] for error in result.get("errors", [])]
 

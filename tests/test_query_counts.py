@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from graphql_relay import to_global_id
 
 from products.models import Category, Favorite, Product
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, count_queries
 
 CATALOG_PAGE = """
 query Page($first: Int!) {
@@ -32,11 +32,6 @@ def _no_cost_limit(settings):
     settings.GRAPHQL_MAX_COST = 10_000
     settings.GRAPHQL_THROTTLE_ENABLED = False
 
-
-def count_queries(client: GraphQLClient, query: str, variables=None) -> tuple[int, dict]:
-    with CaptureQueriesContext(connection) as captured:
-        data = client.data(query, variables)
-    return len(captured), data
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from decimal import Decimal
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from graphql import get_operation_ast, parse
 from graphql_relay import to_global_id
 from PIL import Image
@@ -21,7 +19,7 @@ from orders.models import Order, OrderItem
 from products.models import Category, Favorite, Product, ProductImage
 from schema.cost import compile_plan
 from schema.schema import schema
-from tests.conftest import GraphQLClient, error_codes
+from tests.conftest import GraphQLClient, count_queries, error_codes
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +30,6 @@ def fast_password_hashing(settings):
 def gid(obj) -> str:
     return to_global_id(type(obj).__name__, obj.pk)
 
-
-def count_queries(client: GraphQLClient, query: str, variables=None) -> tuple[int, dict]:
-    with CaptureQueriesContext(connection) as captured:
-        data = client.data(query, variables)
-    return len(captured), data
 
 
 # me { favorites } --------------------------------------------------------------------------
