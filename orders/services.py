@@ -1,10 +1,9 @@
-"""Placing and cancelling orders; stock moves only here, inside one transaction.
+"""Placing and cancelling orders, each inside one transaction.
 
-Changed stock is announced to subscribers as a product `updated` event after commit.
-
-Stock is checked and decremented under row locks taken in primary-key order (no deadlock
-between two orders sharing products), with a conditional UPDATE (`stock >= quantity`) as the
-last guard, so concurrent orders can never sell more than there is.
+Stock moves through products.inventory: it is checked and taken under row locks in
+primary-key order (no deadlock between two orders, or an order and a restock, sharing
+products), with a conditional UPDATE (`stock >= quantity`) as the last guard, so concurrent
+orders can never sell more than there is.
 """
 from __future__ import annotations
 
@@ -16,10 +15,10 @@ from django.db.models import Avg, F
 
 from accounts import permissions
 from orders.models import Order, OrderItem
+from products import inventory
 from products.models import Product
 from schema.errors import NotFound
 
-OUT_OF_STOCK = "out_of_stock"
 MAX_LINES = 100
 
 
@@ -51,15 +50,10 @@ def place_order(user, items: list[dict[str, Any]]) -> Order:
     if errors:
         raise ValidationError(errors)
 
-    ids = sorted(item["product"] for item in items)
-    # Lock in primary-key order; what the viewer may not see is as absent as a missing id.
-    products = {
-        product.pk: product
-        for product in Product.objects.visible_to(user)
-        .select_for_update()
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    # What the viewer may not see is as absent as a missing id.
+    products = inventory.locked(
+        Product.objects.visible_to(user), (item["product"] for item in items)
+    )
     for index, item in enumerate(items):
         product = products.get(item["product"])
         field = f"items.{index}"
@@ -74,7 +68,7 @@ def place_order(user, items: list[dict[str, Any]]) -> Order:
         elif product.stock < item["quantity"]:
             errors.setdefault(f"{field}.quantity", []).append(
                 ValidationError(
-                    "Only %(stock)s left in stock.", code=OUT_OF_STOCK,
+                    "Only %(stock)s left in stock.", code=inventory.OUT_OF_STOCK,
                     params={"stock": product.stock},
                 )
             )
@@ -85,29 +79,15 @@ def place_order(user, items: list[dict[str, Any]]) -> Order:
     lines = []
     for index, item in sorted(enumerate(items), key=lambda pair: pair[1]["product"]):
         product = products[item["product"]]
-        updated = Product.objects.filter(
-            pk=product.pk, is_published=True, stock__gte=item["quantity"]
-        ).update(stock=F("stock") - item["quantity"])
-        if not updated:
-            raise ValidationError(
-                {f"items.{index}.quantity": ValidationError("Out of stock.", code=OUT_OF_STOCK)}
-            )
+        if not inventory.take(product, item["quantity"]):
+            raise ValidationError({f"items.{index}.quantity": ValidationError(
+                "Out of stock.", code=inventory.OUT_OF_STOCK)})
         lines.append(
             OrderItem(order=order, product=product, quantity=item["quantity"],
                       unit_price=product.price)
         )
     OrderItem.objects.bulk_create(lines)
-    _stock_changed(products)
     return order
-
-
-def _stock_changed(product_ids) -> None:
-    """Stock moves by conditional UPDATE, which fires no post_save: tell subscribers (after
-    commit, like every product event)."""
-    from subscriptions.events import UPDATED, publish
-
-    for product_id in product_ids:
-        publish(UPDATED, product_id)
 
 
 CANCELLABLE = (Order.Status.PENDING, Order.Status.PAID)
@@ -128,10 +108,7 @@ def cancel_order(user, order_id: int) -> Order:
                 params={"status": order.status},
             )}
         )
-    lines = list(order.items.order_by("product_id"))
-    for line in lines:
-        Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
-    _stock_changed(line.product_id for line in lines)
+    inventory.put_back(dict(order.items.values_list("product_id", "quantity")))
     order.status = Order.Status.CANCELLED
     order.save(update_fields=["status"])
     return order

@@ -84,7 +84,12 @@ class UpdateProduct(Mutation):
         price = graphene.Decimal(
             description="New price in the store's currency: greater than 0, at most 2 decimals."
         )
-        stock = graphene.Int(description="New number of units in stock, 0 or more.")
+        stock = graphene.Int(
+            description="New number of units in stock, 0 or more: an absolute number that "
+            "replaces the stock as it is when the change is made, under the lock orders take, "
+            "so units ordered since you read it become available again. To count a delivery "
+            "or a loss, use `adjustStock`, which adds to what is left."
+        )
         category = graphene.ID(description="The Category ID to file it under instead.")
         is_published = graphene.Boolean(
             description="Publish (true) or withdraw to a draft seen only by its creator and "
@@ -96,6 +101,27 @@ class UpdateProduct(Mutation):
         product_id = decode_global_id(id, "Product")
         values = _category_pk(_given(input, *services.PRODUCT_FIELDS))
         return cls(product=services.update_product(info.context.user, product_id, **values))
+
+
+class AdjustStock(Mutation):
+    """Add units to a product's stock (a delivery) or remove them (breakage, a recount);
+    whoever may `updateProduct` it. The change applies to the stock as it is then, under the
+    lock orders take, so it never undoes an order placed meanwhile."""
+
+    product = graphene.Field(ProductType, description="The product with its new stock.")
+
+    class Input:
+        product = graphene.ID(required=True, description="The Product ID.")
+        delta = graphene.Int(
+            required=True,
+            description="Units to add, or to remove when negative. The stock cannot go below "
+            "0 (OUT_OF_STOCK) nor beyond 2147483647 (MAX_VALUE).",
+        )
+
+    @classmethod
+    def perform(cls, info, product, delta):
+        product_id = decode_global_id(product, "Product", "product")
+        return cls(product=services.adjust_stock(info.context.user, product_id, delta))
 
 
 class DeleteProduct(Mutation):
@@ -227,6 +253,7 @@ class ToggleFavorite(Mutation):
 class Mutations(graphene.ObjectType):
     create_product = CreateProduct.Field()
     update_product = UpdateProduct.Field()
+    adjust_stock = AdjustStock.Field()
     delete_product = DeleteProduct.Field()
     set_product_images = SetProductImages.Field()
     add_review = AddReview.Field()

@@ -18,6 +18,7 @@ from django.forms import ImageField as ImageFormField
 from django.utils.text import slugify
 
 from accounts import permissions
+from products import inventory
 from products.models import Category, Favorite, Product, ProductImage, Review, unique_slug
 from schema.errors import NotFound
 
@@ -159,16 +160,34 @@ def create_product(user, *, images: list[UploadedFile] | None = None, **values: 
 
 @transaction.atomic
 def update_product(user, product_id: int, **values: Any) -> Product:
+    """Change the given fields. `stock` is set through products.inventory, under its lock, and
+    the save leaves the column alone: it must not write back the stock read here."""
     permissions.require_authenticated(user, "Sign in to change products.")
     product = visible_product(user, product_id, lock=True)
     permissions.require_change_product(user, product)
     errors = Errors()
     cleaned = _clean_product_values(values, errors, creating=False)
     errors.raise_if_any()
+    if "stock" in cleaned:
+        stock = cleaned.pop("stock")
+        # One event per mutation: the save below announces the other fields' change.
+        inventory.set_stock(product, stock, announce=not cleaned)
+        if not cleaned:
+            return product
     for field, value in cleaned.items():
         setattr(product, field, value)
-    product.save()
+    product.save(update_fields=[*cleaned, "updated_at"])
     return product
+
+
+@transaction.atomic
+def adjust_stock(user, product_id: int, delta: int) -> Product:
+    """Add (or remove) units relative to the stock as it is, under the lock orders take; who
+    may change the product may adjust its stock."""
+    permissions.require_authenticated(user, "Sign in to change products.")
+    product = visible_product(user, product_id)
+    permissions.require_change_product(user, product)
+    return inventory.adjust(product, delta)
 
 
 @transaction.atomic
