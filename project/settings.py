@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "products",
     "orders",
     "subscriptions",
+    "django_tasks",
+    "django_tasks_db",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +256,30 @@ GRAPHQL_PERSISTED_QUERIES_ONLY = env_bool("GRAPHQL_PERSISTED_QUERIES_ONLY", Fals
 GRAPHQL_PERSISTED_QUERIES_FILE = os.environ.get("GRAPHQL_PERSISTED_QUERIES_FILE", "")
 # Request bodies larger than this answer 413 REQUEST_TOO_LARGE (Django's default: 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "2621440"))
+
+# -- Outgoing webhooks (webhooks/, docs/webhooks.md) -------------------------------------------
+# Django's task framework (the django-tasks backport); deliveries run on the "webhooks" queue of
+# the database backend by default: `manage.py db_worker --queue-name webhooks` (bin/run starts one).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "webhooks"],
+    }
+}
+# Hosts that may be webhook targets although they are not public (loopback, private): no SSRF
+# check and plain http allowed for them. Comma-separated host names or IP addresses.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
+# Seconds before each retry (so 1 + len attempts); each delay varies by +/- WEBHOOK_RETRY_JITTER.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(delay) for delay in env_list("WEBHOOK_RETRY_SCHEDULE", "5,60,300,1800,7200,28800")
+]
+WEBHOOK_RETRY_JITTER = float(os.environ.get("WEBHOOK_RETRY_JITTER", "0.2"))
+# One attempt's whole budget (connect, send, response); never more than 10 s.
+WEBHOOK_TIMEOUT_SECONDS = min(float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10")), 10.0)
+# An endpoint is disabled after this many deliveries in a row failed for good.
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "10"))
+# How long the old secret still signs (beside the new one) after a rotation, by default.
+WEBHOOK_SECRET_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SECRET_GRACE_SECONDS", "86400"))
 
 # CORS (django-cors-headers) for the GraphQL endpoint only; no origin is allowed by default.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")

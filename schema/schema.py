@@ -12,11 +12,13 @@ QUERIES = [
     "accounts.queries.Query",
     "products.queries.Query",
     "orders.queries.Query",
+    "webhooks.queries.Query",
 ]
 MUTATIONS = [
     "accounts.mutations.Mutations",
     "products.mutations.Mutations",
     "orders.mutations.Mutations",
+    "webhooks.mutations.Mutations",
 ]
 SUBSCRIPTIONS: list[str] = [
     "products.subscriptions.Subscription",
