@@ -143,6 +143,15 @@ def authenticate_credentials(key: Any, token: str | None, cookie_token: str | No
     return None
 
 
+def request_has_credentials(request: HttpRequest) -> bool:
+    """Whether authenticate_request has anything to look up (else: no SQL)."""
+    return bool(
+        request.META.get("HTTP_X_API_KEY")
+        or request.META.get(jwt_settings.JWT_AUTH_HEADER_NAME)
+        or request.COOKIES.get(jwt_settings.JWT_COOKIE_NAME)
+    )
+
+
 def authenticate_request(request: HttpRequest) -> None:
     """Set `request.user` and `request.auth_method` from the request's credentials.
 
@@ -169,6 +178,11 @@ KEY_PARAMS = ("apiKey", "x-api-key", "X-API-Key")
 def _first(params: dict, names: tuple[str, ...]) -> Any:
     """The first of `names` given a value; empty strings count as absent."""
     return next((params[name] for name in names if params.get(name) not in (None, "")), None)
+
+
+def api_key_param(params: dict) -> Any:
+    """The API key a websocket's `connection_init` params carry, if any."""
+    return _first(params, KEY_PARAMS)
 
 
 def has_credentials(params: dict, cookies: dict) -> bool:

@@ -1,47 +1,58 @@
-"""Failed sign-ins counted per account and per client IP in Django's cache.
+"""Failed authentications counted per account and per client address in Django's cache.
 
-Once either count reaches its limit (settings AUTH_RATE_LIMIT_*), sign-in is refused with
-`RATE_LIMITED` until the window (counted from the first failure) passes, even with the right
-password, so guessing stays slow. A successful sign-in clears the account's count.
+Two guards share the counts:
+
+- sign-in (`tokenAuth`): once the account's or the address's failures reach their limit
+  (settings AUTH_RATE_LIMIT_*), sign-in is refused with `RATE_LIMITED` until the window
+  (counted from the first failure) passes, even with the right password, so guessing stays
+  slow. A successful sign-in clears the account's count.
+- every credential a transport authenticates (an API key, a JWT, a cookie; HTTP, websocket
+  `connection_init`, SSE): `counting_failures` refuses an address over its limit with one
+  cache read, before authentication runs any SQL, and counts a credential that fails.
+
+The address is the client's as every transport sees it (schema/client.py), so twenty failed
+websocket sign-ins lock out that address, not every socket.
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
 
-from schema.errors import CodedError
-from schema.throttle import client_ip
+from accounts.auth import AuthenticationFailed
+from schema.errors import RequestRefused
 
 RATE_LIMITED = "RATE_LIMITED"
 
 
-class RateLimited(CodedError):
-    code = RATE_LIMITED
+def _address_key(address: str) -> tuple[str, int]:
+    return f"auth-fail:ip:{address}", settings.AUTH_RATE_LIMIT_IP_FAILURES
 
 
-def _keys(request: HttpRequest, username: str) -> list[tuple[str, int]]:
+def _keys(context: Any, username: str) -> list[tuple[str, int]]:
     account = hashlib.sha256(username.strip().lower().encode()).hexdigest()
     return [
         (f"signin-fail:account:{account}", settings.AUTH_RATE_LIMIT_ACCOUNT_FAILURES),
-        (f"signin-fail:ip:{client_ip(request)}", settings.AUTH_RATE_LIMIT_IP_FAILURES),
+        _address_key(context.client.address),
     ]
 
 
-def check_sign_in_allowed(request: HttpRequest, username: str) -> None:
-    counts = cache.get_many([key for key, _ in _keys(request, username)])
-    for key, limit in _keys(request, username):
+def _refuse_over_limit(keys: list[tuple[str, int]]) -> None:
+    counts = cache.get_many([key for key, _ in keys])
+    for key, limit in keys:
         if counts.get(key, 0) >= limit:
-            raise RateLimited(
-                "Too many failed sign-ins; try again later.",
-                retryAfter=settings.AUTH_RATE_LIMIT_WINDOW_SECONDS,
-            )
+            window = settings.AUTH_RATE_LIMIT_WINDOW_SECONDS
+            raise RequestRefused(
+                RATE_LIMITED, "Too many failed sign-ins; try again later.", retryAfter=window
+            ).with_http_status(429, **{"Retry-After": str(window)})
 
 
-def record_failure(request: HttpRequest, username: str) -> None:
-    for key, _ in _keys(request, username):
+def _count(keys: list[tuple[str, int]]) -> None:
+    for key, _ in keys:
         # add() starts the window; incr() never extends it.
         if not cache.add(key, 1, timeout=settings.AUTH_RATE_LIMIT_WINDOW_SECONDS):
             try:
@@ -50,5 +61,28 @@ def record_failure(request: HttpRequest, username: str) -> None:
                 cache.add(key, 1, timeout=settings.AUTH_RATE_LIMIT_WINDOW_SECONDS)
 
 
-def record_success(request: HttpRequest, username: str) -> None:
-    cache.delete(_keys(request, username)[0][0])
+def check_sign_in_allowed(context: Any, username: str) -> None:
+    _refuse_over_limit(_keys(context, username))
+
+
+def record_failure(context: Any, username: str) -> None:
+    _count(_keys(context, username))
+
+
+def record_success(context: Any, username: str) -> None:
+    cache.delete(_keys(context, username)[0][0])
+
+
+@contextmanager
+def counting_failures(address: str, *, has_credentials: bool = True) -> Iterator[None]:
+    """Around authenticating a credential: refuse an address over its limit (no SQL), and
+    count the failure when the credential does not hold. Nothing to do without credentials."""
+    if not has_credentials:
+        yield
+        return
+    _refuse_over_limit([_address_key(address)])
+    try:
+        yield
+    except AuthenticationFailed:
+        _count([_address_key(address)])
+        raise

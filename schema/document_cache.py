@@ -1,5 +1,9 @@
 """Parsed and validated documents, keyed by the SHA-256 of their text, in a bounded LRU.
 
+`load` is the pipeline's document step: the size, token and shape limits, parsing and
+validation (graphql-core's specified rules plus its recommended ones, which bound nested
+`fields`/`interfaces`/`possibleTypes` in introspection), each failure tagged with its code.
+
 A repeated document (the catalog page, a persisted query) skips parsing, the limit checks and
 validation; its cost plan per operation (schema/cost.py) is compiled once and kept with it.
 Only documents that passed every check are stored, so a refused document is checked again
@@ -19,9 +23,23 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    recommended_rules,
+    specified_rules,
+    validate,
+)
 
+from schema import errors
 from schema.cost import CostPlan, compile_plan
+from schema.limits import Limits, check_document_shape, check_document_size, parse_bounded
+from schema.per_viewer import selects_per_viewer
+
+VALIDATION_RULES = (*specified_rules, *recommended_rules)
 
 
 def document_hash(query: str) -> str:
@@ -34,6 +52,13 @@ class DocumentEntry:
     document: DocumentNode
     uses_introspection: bool
     plans: dict[int, CostPlan] = field(default_factory=dict)
+    _per_viewer: bool | None = None
+
+    def selects_per_viewer(self, schema: GraphQLSchema) -> bool:
+        """Whether the document selects a field marked per-viewer (schema/per_viewer.py)."""
+        if self._per_viewer is None:
+            self._per_viewer = selects_per_viewer(schema, self.document)
+        return self._per_viewer
 
     def plan(
         self, schema: GraphQLSchema, operation: OperationDefinitionNode
@@ -76,6 +101,34 @@ class DocumentCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def load(schema: GraphQLSchema, query: str,
+         limits: Limits) -> tuple[DocumentEntry, list[GraphQLError]]:
+    """The checked document of `query` (from the cache when it is there), or its errors.
+
+    The limits run before graphql-core's validation: some of its rules are quadratic in the
+    width of a selection set. Raises the limits' RequestRefused.
+    """
+    cache = get_cache()
+    check_document_size(query, limits)
+    key = document_hash(query)
+    entry = cache.get(schema, key)
+    if entry is not None:
+        return entry, []
+    try:
+        document = parse_bounded(query, limits)
+    except GraphQLSyntaxError as error:
+        return None, [errors.phase_error(error, errors.GRAPHQL_PARSE_FAILED)]  # type: ignore[return-value]
+    uses_introspection = check_document_shape(document, limits)
+    failures = validate(schema, document, VALIDATION_RULES)
+    if failures:
+        return None, [  # type: ignore[return-value]
+            errors.phase_error(error, errors.GRAPHQL_VALIDATION_FAILED) for error in failures
+        ]
+    entry = DocumentEntry(document, uses_introspection)
+    cache.put(schema, key, entry)
+    return entry, []
 
 
 _cache: DocumentCache | None = None

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
 
 logger = logging.getLogger("vitrine.errors")
@@ -44,6 +44,9 @@ PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 CSRF_FAILED = "CSRF_FAILED"
 # A subscription sent as a plain HTTP request: it needs a streaming transport.
 SUBSCRIPTION_TRANSPORT_REQUIRED = "SUBSCRIPTION_TRANSPORT_REQUIRED"
+# The database is unreachable: retry after `retryAfter` seconds (HTTP 503).
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+RETRY_AFTER_SECONDS = 5
 
 
 class CodedError(GraphQLError):
@@ -83,6 +86,8 @@ class RequestRefused(CodedError):
 
     http_status: int | None = None
     headers: dict[str, str] | None = None
+    response_extensions: dict[str, Any] | None = None
+    """The response's own `extensions` (the cost of a throttled operation)."""
 
     def __init__(self, code: str, message: str, **extensions: Any) -> None:
         self.code = code
@@ -92,6 +97,28 @@ class RequestRefused(CodedError):
         self.http_status = status
         self.headers = headers
         return self
+
+    def with_extensions(self, extensions: dict[str, Any]) -> RequestRefused:
+        self.response_extensions = extensions
+        return self
+
+
+def unexpected(cause: BaseException) -> RequestRefused:
+    """The error a client gets for an exception we did not raise on purpose; the one place
+    it is logged (with its traceback).
+
+    The database being unreachable is SERVICE_UNAVAILABLE (HTTP 503, Retry-After): the
+    client should retry. Anything else is INTERNAL, with a generic message.
+    """
+    if isinstance(cause, (OperationalError, InterfaceError)):
+        logger.warning("Database unavailable: %s", cause)
+        return RequestRefused(
+            SERVICE_UNAVAILABLE,
+            "The service is temporarily unavailable; retry shortly.",
+            retryAfter=RETRY_AFTER_SECONDS,
+        ).with_http_status(503, **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+    logger.error("Unhandled error", exc_info=cause)
+    return RequestRefused(INTERNAL, "Internal server error.")
 
 
 def phase_error(error: GraphQLError, code: str) -> GraphQLError:
@@ -159,16 +186,17 @@ def _with_code_from_cause(error: GraphQLError) -> GraphQLError:
         return _copy(error, "Not found.", NOT_FOUND)
     if isinstance(cause, PermissionDenied):
         return _copy(error, "You do not have permission to do this.", FORBIDDEN)
-    logger.error("Unhandled error in %s", error.path, exc_info=cause)
-    return _copy(error, "Internal server error.", INTERNAL)
+    coded = unexpected(cause)
+    return _copy(error, coded.message, coded.code, extensions=coded.extensions)
 
 
 def _is_lone_surrogate(cause: BaseException) -> bool:
     return isinstance(cause, UnicodeEncodeError) and cause.reason == "surrogates not allowed"
 
 
-def _copy(error: GraphQLError, message: str, code: str, field: str | None = None) -> GraphQLError:
-    extensions: dict[str, Any] = {"code": code}
+def _copy(error: GraphQLError, message: str, code: str, field: str | None = None,
+          extensions: dict[str, Any] | None = None) -> GraphQLError:
+    extensions = {**(extensions or {}), "code": code}
     if field:
         extensions["field"] = field
     return GraphQLError(

@@ -1,10 +1,10 @@
 """One log line per GraphQL request on the "vitrine.requests" logger.
 
-It records the operation (name and type), the requested and actual cost, the duration, the
-client identity as the throttle sees it (a hashed API key, a user id or an IP address), the
-persisted-query hash when one was used, and the error codes. Never the document's variables,
-headers, cookies or tokens. The same fields are passed as `extra={"graphql": {...}}` for
-structured handlers.
+It records the transport, the operation (name and type), the requested and actual cost, the
+duration, the client identity as the throttle sees it (a hashed API key, a user id or an IP
+address), the persisted-query hash when one was used, and the error codes. Never the
+document's variables, headers, cookies or tokens. The same fields are passed as
+`extra={"graphql": {...}}` for structured handlers.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class RequestRecord:
     started: float = field(default_factory=time.perf_counter)
     operation_name: str | None = None
     operation_type: str | None = None
+    transport: str | None = None
     client: str | None = None
     requested_cost: int | None = None
     actual_cost: int | None = None
@@ -36,6 +37,7 @@ class RequestRecord:
         return {
             "operation": self.operation_name,
             "type": self.operation_type,
+            "transport": self.transport,
             "client": self.client,
             "requested_cost": self.requested_cost,
             "actual_cost": self.actual_cost,
@@ -50,7 +52,8 @@ def emit(record: RequestRecord) -> None:
         return
     fields = record.as_dict()
     logger.info(
-        "graphql %s %s client=%s cost=%s/%s duration=%.2fms%s%s",
+        "graphql %s %s %s client=%s cost=%s/%s duration=%.2fms%s%s",
+        fields["transport"] or "-",
         fields["type"] or "-",
         fields["operation"] or "-",
         fields["client"] or "-",

@@ -4,9 +4,8 @@ A request takes its requested cost up front and is refused with THROTTLED (HTTP 
 `Retry-After`) when the bucket has not that much room; after execution the difference between
 requested and actual cost is given back.
 
-The client is the SHA-256 of its `X-API-Key` header, else the signed-in user's id, else its IP
-address (REMOTE_ADDR, or the address GRAPHQL_TRUSTED_PROXIES hops from the right of
-X-Forwarded-For when the app runs behind that many proxies).
+Whose bucket an operation draws from is the client's (schema/client.py): its API key's, else
+the signed-in user's, else its address's.
 
 Buckets are sized for a storefront, and by whose bucket it is:
 
@@ -29,7 +28,6 @@ Time comes from an injectable clock (seconds as a float), so tests can drive ref
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
@@ -41,6 +39,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
+
+from schema.client import ADDRESS_PREFIX
 
 logger = logging.getLogger("vitrine.throttle")
 
@@ -191,31 +191,6 @@ def _redis_client(cache: Any) -> tuple[Any, Any] | None:
     return client, client.register_script(BUCKET_SCRIPT)
 
 
-def client_identity(request: Any, user: Any = None) -> str:
-    """Who is throttled: a hashed API key, a user id or an IP address (never a secret)."""
-    api_key = request.headers.get("X-API-Key")
-    if api_key:
-        return "key:" + hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    if user is not None and getattr(user, "is_authenticated", False):
-        return f"user:{user.pk}"
-    return ADDRESS_PREFIX + client_ip(request)
-
-
-def client_ip(request: Any) -> str:
-    proxies = settings.GRAPHQL_TRUSTED_PROXIES
-    if proxies > 0:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
-ADDRESS_PREFIX = "ip:"
-
 _buckets: dict[bool, LeakyBucket] = {}
 
 
@@ -240,8 +215,6 @@ def _reset(**kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset, dispatch_uid="vitrine.throttle.reset")
-
-
 
 def take_points(identity: str, requested: int) -> tuple[LeakyBucket, Decision] | None:
     """Take `requested` points from `identity`'s bucket: the throttle step of every entry

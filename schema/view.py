@@ -23,7 +23,6 @@ The HTTP side follows the GraphQL-over-HTTP draft (audited by tests/test_http_au
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -38,43 +37,17 @@ from django.utils.decorators import method_decorator
 from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
-from graphql import (
-    ExecutionResult,
-    GraphQLSyntaxError,
-    OperationType,
-    execute,
-    get_operation_ast,
-    recommended_rules,
-    specified_rules,
-    validate,
-)
+from graphql import OperationType
 
-from accounts.auth import AuthenticationFailed, authenticate_request
-from dataloaders import registry as loader_registry
-from schema import (
-    document_cache,
-    encoding,
-    errors,
-    persisted_queries,
-    request_guard,
-    request_log,
-    throttle,
-)
-from schema.cost import check_cost
+from accounts import ratelimit
+from accounts.auth import AuthenticationFailed, authenticate_request, request_has_credentials
+from schema import encoding, errors, persisted_queries, pipeline, request_guard
+from schema.client import Client
 from schema.errors import RequestRefused
-from schema.execution import PromiseExecutionContext
-from schema.limits import (
-    Limits,
-    check_document_shape,
-    check_document_size,
-    check_introspection,
-    check_variables_size,
-    parse_bounded,
-    too_deep_error,
-)
-from schema.throttle import client_identity
 
-logger = logging.getLogger("vitrine.requests")
+HTTP_TRANSPORT = "http"
+# What serves subscriptions (subscriptions/): named by refusals of one sent over plain HTTP.
+STREAMING_TRANSPORTS = ("graphql-sse", "graphql-transport-ws", "graphql-ws")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -173,19 +146,49 @@ def _optional_map(name: str, value: Any, *, json_text: bool) -> dict | None:
     raise _bad_request(f"`{name}` must be a map (a JSON object).")
 
 
+def _get_refuses(operation_type: OperationType) -> RequestRefused | None:
+    if operation_type == OperationType.QUERY:
+        return None
+    return RequestRefused(
+        errors.BAD_REQUEST, f"Can only perform a {operation_type.value} from a POST request."
+    ).with_http_status(405, Allow="POST")
+
+
+def _post_refuses(operation_type: OperationType) -> RequestRefused | None:
+    if operation_type != OperationType.SUBSCRIPTION:
+        return None
+    return RequestRefused(
+        errors.SUBSCRIPTION_TRANSPORT_REQUIRED,
+        "Subscriptions need a streaming transport: Server-Sent Events at this URL "
+        "(graphql-sse: `Accept: text/event-stream`), or a websocket (graphql-transport-ws, as "
+        "graphql-ws, Apollo's GraphQLWsLink and GraphiQL speak it, or the legacy graphql-ws "
+        "subprotocol), not a plain HTTP request.",
+        transports=list(STREAMING_TRANSPORTS),
+    )
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class VitrineGraphQLView(GraphQLView):
-    execution_context_class = PromiseExecutionContext
     format_error = staticmethod(errors.format_error)
 
     # -- HTTP protocol --------------------------------------------------------------------
 
     def dispatch(self, request, *args, **kwargs):
+        request.client = Client.from_meta(request.META)
         try:
-            # Once per request, before anything runs (accounts/auth.py).
-            authenticate_request(request)
+            # Once per request, before anything runs (accounts/auth.py), behind the cheap
+            # per-address guard (accounts/ratelimit.py).
+            with ratelimit.counting_failures(request.client.address,
+                                             has_credentials=request_has_credentials(request)):
+                authenticate_request(request)
         except AuthenticationFailed as failure:
             return self.authentication_failed(request, failure)
+        except RequestRefused as refused:
+            media_type = negotiate(request.headers.get("Accept")) or APPLICATION_JSON
+            return self.respond(request, pipeline.OperationResult.refusal(refused), media_type)
+        except Exception as error:  # the database is down, say
+            media_type = negotiate(request.headers.get("Accept")) or APPLICATION_JSON
+            return self.respond(request, pipeline.OperationResult.failure(error), media_type)
         if request.method == "GET" and self.graphiql and self.can_display_graphiql(
             request, request.GET
         ):
@@ -206,15 +209,14 @@ class VitrineGraphQLView(GraphQLView):
                     f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}.",
                 )
             media_type = accepted
-            data = self._read_body(request)
-            body, status = self.get_response(request, data, media_type=media_type)
+            result = self.execute_operation(request, self._read_body(request))
         except HttpError as error:
             response = error.response
             body = self.json_encode(request, {"errors": [self.format_error(error)]})
             response.content = body
             response["Content-Type"] = f"{media_type}; charset=utf-8"
             return response
-        return HttpResponse(body, status=status, content_type=f"{media_type}; charset=utf-8")
+        return self.respond(request, result, media_type)
 
     def _read_body(self, request) -> dict[str, Any] | QueryDict:
         """parse_body, with Django's own refusals of a body as JSON errors, not HTML pages."""
@@ -265,8 +267,8 @@ class VitrineGraphQLView(GraphQLView):
             raise _bad_request("The POST body must be a JSON object.")
         return data
 
-    def get_graphql_params(self, request, data) -> tuple[str, dict | None, str | None, None]:
-        """query, variables, operationName (and graphene's unused batch id), type-checked."""
+    def get_graphql_params(self, request, data) -> tuple[str, dict | None, str | None, dict | None]:
+        """query, variables, operationName and extensions, type-checked."""
         from_query_string = isinstance(data, QueryDict)
         query = data.get("query")
         if query is None and persisted_queries.in_request(data):
@@ -281,17 +283,24 @@ class VitrineGraphQLView(GraphQLView):
         if operation_name is not None and not isinstance(operation_name, str):
             raise _bad_request("`operationName` must be a string.")
         variables = _optional_map("variables", data.get("variables"), json_text=from_query_string)
-        # Checked here; `persistedQuery` is read by execute_graphql_request.
-        _optional_map("extensions", data.get("extensions"), json_text=from_query_string)
-        return query, variables, operation_name, None
+        extensions = _optional_map("extensions", data.get("extensions"),
+                                   json_text=from_query_string)
+        return query, variables, operation_name, extensions
 
-    def get_response(self, request, data, show_graphiql=False, *, media_type=APPLICATION_JSON):
-        query, variables, operation_name, _ = self.get_graphql_params(request, data)
-        result = self.execute_graphql_request(request, data, query, variables, operation_name)
-
-        response, request_error = errors.result_payload(result)
-        status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
-        return self.json_encode(request, response), status
+    def respond(self, request, result: pipeline.OperationResult, media_type: str) -> HttpResponse:
+        """The result as an HTTP response: a refusal's own status (429, 403, 503, …), else 200,
+        or 400 for a request error when the client speaks application/graphql-response+json."""
+        status = result.http_status or (
+            400 if not result.has_data and media_type == GRAPHQL_RESPONSE_JSON else 200
+        )
+        response = HttpResponse(
+            self.json_encode(request, result.payload()),
+            status=status,
+            content_type=f"{media_type}; charset=utf-8",
+        )
+        for name, value in (result.headers or {}).items():
+            response[name] = value
+        return response
 
     def authentication_failed(self, request, failure: AuthenticationFailed) -> HttpResponse:
         """A credential was sent but is not valid: 401 with an UNAUTHENTICATED error."""
@@ -313,194 +322,20 @@ class VitrineGraphQLView(GraphQLView):
         accept = request.headers.get("Accept")
         return negotiate(accept, (TEXT_HTML, GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)) == TEXT_HTML
 
-    # -- GraphQL execution ----------------------------------------------------------------
+    # -- The operation ---------------------------------------------------------------------
 
-    def execute_graphql_request(
-        self, request, data, query, variables, operation_name, show_graphiql=False
-    ):
-        """Guards, then parse → limits → validate (cached) → cost → throttle → execute.
-
-        Everything before `execute` runs no resolver and, up to the cost check, no SQL.
-        """
-        record = request_log.RequestRecord(operation_name=operation_name)
+    def execute_operation(self, request, data) -> pipeline.OperationResult:
+        """The request's parameters, CSRF (an HTTP concern), then the pipeline."""
+        query, variables, operation_name, extensions = self.get_graphql_params(request, data)
         try:
-            result = self._execute_guarded(
-                request, data, query, variables, operation_name, show_graphiql, record
-            )
+            request_guard.check_csrf(request)
         except RequestRefused as refused:
-            result = self._refused(request, refused, record)
-        except RecursionError:
-            result = self._refused(request, too_deep_error(), record)
-        finally:
-            loader_registry.release(request)
-            request_log.emit(record)
-        return result
-
-    def _refused(self, request, refused: RequestRefused, record) -> ExecutionResult:
-        record.codes.append(refused.code)
-        if refused.http_status:
-            raise request_guard.http_error(refused) from None
-        return ExecutionResult(errors=[refused], extensions=self._extensions(request))
-
-    def _execute_guarded(
-        self, request, data, query, variables, operation_name, show_graphiql, record
-    ):
-        # No user yet (that may need SQL): a hashed API key or the IP address.
-        record.client = client_identity(request)
-        request_guard.check_csrf(request)
-        sha256 = persisted_queries.requested_hash(persisted_queries.extensions_of(data))
-        record.persisted_query = sha256
-        query, register = persisted_queries.resolve(query, sha256)
-        if not query:
-            if show_graphiql:
-                return None
-            raise HttpError(HttpResponseBadRequest("Must provide query string."))
-        limits = Limits.from_settings()
-        check_variables_size(variables, limits)
-        schema = self.schema.graphql_schema
-        entry, failure = self._document(schema, query, limits)
-        if failure is not None:
-            record.add_codes(failure.errors)
-            return failure
-        if register:
-            persisted_queries.register(sha256, query)
-        document = entry.document
-
-        operation = get_operation_ast(document, operation_name)
-        if request.method == "GET" and operation and operation.operation != OperationType.QUERY:
-            if show_graphiql:
-                return None
-            raise HttpError(
-                HttpResponseNotAllowed(
-                    ["POST"], f"Can only perform a {operation.operation.value} from a POST request."
-                )
-            )
-        if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
-            raise RequestRefused(
-                errors.SUBSCRIPTION_TRANSPORT_REQUIRED,
-                "Subscriptions are served over websockets at this URL (graphql-transport-ws, "
-                "as graphql-ws, Apollo's GraphQLWsLink and GraphiQL speak it, or the legacy "
-                "graphql-ws subprotocol), not over a plain HTTP request.",
-                transports=["graphql-transport-ws", "graphql-ws"],
-            )
-        if entry.uses_introspection:
-            check_introspection()  # "off" refuses before anything else runs
-        plan = requested = None
-        if operation is not None:
-            record.operation_type = operation.operation.value
-            record.operation_name = operation_name or (
-                operation.name.value if operation.name else None
-            )
-            plan = entry.plan(schema, operation)
-            requested, nodes = plan.evaluate(variables)
-            # Every request costs at least one point.
-            requested = max(requested, 1)
-            record.requested_cost = requested
-            self._set_cost(request, requested, 0)
-            check_cost(requested, nodes)
-
-        context = self.get_context(request)
-        user = getattr(context, "user", None) or getattr(request, "user", None)
-        if entry.uses_introspection:
-            check_introspection(user)
-        identity = record.client = client_identity(request, user)
-        bucket = self._take_points(request, identity, requested)
-
-        # Each mutation field is its own transaction (schema/mutations.py): a response never
-        # reports as done a write that was rolled back.
-        result = execute(
-            schema,
-            document,
-            root_value=self.get_root_value(request),
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-            middleware=self.get_middleware(request),
-            execution_context_class=self.execution_context_class,
-        )
-
-        if plan is not None:
-            actual = min(requested, max(plan.actual_cost(result.data, variables), 1))
-            record.actual_cost = actual
-            status = None
-            if bucket is not None:
-                try:
-                    status = bucket.refund(identity, requested - actual)
-                except Exception:
-                    logger.warning("Throttle refund failed; the bucket keeps the points.",
-                                   exc_info=True)
-            self._set_cost(request, requested, actual, status)
-            result.extensions = {**(result.extensions or {}), **self._extensions(request)}
-        errors.tag_variable_errors(result.errors)
-        record.add_codes(result.errors)
-        return result
-
-    def _take_points(self, request, identity: str, requested: int | None):
-        """Take the requested cost from the client's bucket; the bucket, or None if unused.
-
-        If the cache is unreachable the request goes through unthrottled (logged): an outage
-        of Redis must not take the API down with it.
-        """
-        taken = None if requested is None else throttle.take_points(identity, requested)
-        if taken is None:
-            return None
-        bucket, decision = taken
-        self._set_cost(request, requested, 0, decision.status)
-        if not decision.allowed:
-            raise throttle.refusal(requested, decision)
-        return bucket
-
-    def _document(self, schema, query: str, limits: Limits):
-        """(cached entry, None) or (None, a failed ExecutionResult) for this document.
-
-        The limits run before graphql-core's validation: some of its rules are quadratic in
-        the width of a selection set.
-        """
-        cache = document_cache.get_cache()
-        check_document_size(query, limits)
-        key = document_cache.document_hash(query)
-        entry = cache.get(schema, key)
-        if entry is not None:
-            return entry, None
-        try:
-            document = parse_bounded(query, limits)
-        except GraphQLSyntaxError as error:
-            return None, ExecutionResult(
-                errors=[errors.phase_error(error, errors.GRAPHQL_PARSE_FAILED)]
-            )
-        uses_introspection = check_document_shape(document, limits)
-        validation_errors = validate(schema, document, self.get_validation_rules())
-        if validation_errors:
-            return None, ExecutionResult(
-                errors=[
-                    errors.phase_error(error, errors.GRAPHQL_VALIDATION_FAILED)
-                    for error in validation_errors
-                ]
-            )
-        entry = document_cache.DocumentEntry(document, uses_introspection)
-        cache.put(schema, key, entry)
-        return entry, None
-
-    @staticmethod
-    def _set_cost(request, requested: int, actual: int, status=None) -> None:
-        cost: dict[str, Any] = {"requestedQueryCost": requested, "actualQueryCost": actual}
-        if status is not None:
-            cost["throttleStatus"] = status.as_dict()
-        request.graphql_extensions = {"cost": cost}
-
-    @staticmethod
-    def _extensions(request) -> dict[str, Any] | None:
-        return getattr(request, "graphql_extensions", None)
+            return pipeline.OperationResult.refusal(refused)
+        return pipeline.run(pipeline.OperationRequest(
+            query, variables, operation_name, request, HTTP_TRANSPORT, extensions,
+            refuse=_get_refuses if request.method == "GET" else _post_refuses,
+        ))
 
     def json_encode(self, request, d, pretty=False):
-        # Responses refused at the HTTP level (THROTTLED) still report the cost.
-        extensions = self._extensions(request)
-        if extensions and isinstance(d, dict) and "extensions" not in d:
-            d = {**d, "extensions": extensions}
         return encoding.dumps(d, pretty=pretty or self.pretty or bool(request.GET.get("pretty")))
-
-    def get_validation_rules(self):
-        # Passing rules replaces graphql-core's own: keep them, or invalid documents validate.
-        # recommended_rules bounds nested `fields`/`interfaces`/`possibleTypes` in introspection.
-        return (*specified_rules, *recommended_rules, *(self.validation_rules or ()))
 

@@ -49,23 +49,20 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from graphql import OperationType
 
+from accounts import ratelimit
 from accounts.auth import (
     SESSION,
     AuthenticationFailed,
     Credential,
+    api_key_param,
     authenticate_params,
     current_users,
     has_credentials,
 )
+from schema import pipeline
+from schema.client import Client
+from schema.errors import RequestRefused
 from subscriptions.conf import setting
-from subscriptions.execution import (
-    OperationRejected,
-    PreparedOperation,
-    check_subscription,
-    execute_single,
-    prepare,
-    scope_identity,
-)
 from subscriptions.hub import Subscription, dumps, get_hub
 
 logger = logging.getLogger("vitrine.subscriptions")
@@ -170,6 +167,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         from subscriptions.protocols import LegacyProtocol, TransportProtocol
 
         offered = self.scope.get("subprotocols") or []
+        self.client = Client.from_scope(self.scope)
         self.user = AnonymousUser()
         self.credential: Credential | None = None
         self.operations: dict[str, Operation] = {}
@@ -256,14 +254,19 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             self.init_timer = None
         params = payload if isinstance(payload, dict) else {}
         cookies = self._cookies()
+        # The API key travelled here, not in a header: the same bucket as over HTTP.
+        self.client = self.client.with_api_key(api_key_param(params))
         try:
             if has_credentials(params, cookies):
                 self.user, self.credential = await database_sync_to_async(
-                    authenticate_params
+                    self._authenticate
                 )(params, cookies)
             # else anonymous, as set by connect(): no SQL, no thread hop
-        except AuthenticationFailed as error:
+        except (AuthenticationFailed, RequestRefused) as error:
             self.protocol.reject(str(error))
+            return
+        except Exception as error:  # the database is down, say
+            self.protocol.reject(pipeline.OperationResult.failure(error).errors[0].message)
             return
         if self.closed:
             return
@@ -273,6 +276,10 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             )
         self.acknowledged = True
         self.protocol.acknowledge()
+
+    def _authenticate(self, params: dict, cookies: dict):
+        with ratelimit.counting_failures(self.client.address):
+            return authenticate_params(params, cookies)
 
     def _cookies(self) -> dict[str, str]:
         for name, value in self.scope.get("headers", ()):
@@ -311,46 +318,44 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             return
         if self.operations.get(op_id) is not operation:
             return  # stopped meanwhile
-        try:
-            # Neither step runs SQL (limits, cached validation, cost; root resolvers that
-            # check their arguments): an anonymous subscribe makes no thread hop at all,
-            # which matters when thousands subscribe.
-            prepared = prepare(
-                payload["query"], payload.get("variables"), payload.get("operationName"),
-                self.user, scope_identity(self.scope, self.user),
-            )
-            if prepared.operation_type == OperationType.SUBSCRIPTION:
-                check_subscription(prepared, self.user)
-        except OperationRejected as rejected:
+        context = pipeline.OperationContext(
+            self.user, self.client, self.credential.method if self.credential else SESSION
+        )
+        # Up to the throttle the pipeline runs no SQL, and a subscription's root fields check
+        # their arguments without any: an anonymous subscribe makes no thread hop at all,
+        # which matters when thousands subscribe.
+        prepared = pipeline.prepare(pipeline.OperationRequest(
+            payload["query"], payload.get("variables"), payload.get("operationName"),
+            context, self.protocol.name, payload.get("extensions"),
+        ))
+        if isinstance(prepared, pipeline.PreparedOperation) and (
+            prepared.operation_type == OperationType.SUBSCRIPTION
+        ):
+            refused = pipeline.subscribe(prepared)
+            if refused is not None:
+                prepared = refused
+        if isinstance(prepared, pipeline.OperationResult):
             self._forget(op_id, operation)
-            self.protocol.send_errors(op_id, rejected.errors)
+            self.protocol.send_errors(op_id, prepared.payload()["errors"])
             return
         if self.operations.get(op_id) is not operation:
             return  # stopped meanwhile
         if prepared.operation_type == OperationType.SUBSCRIPTION:
-            operation.subscription = Subscription(
-                op_id, prepared, self.user, self, self.credential
-            )
+            operation.subscription = Subscription(op_id, prepared, self.user, self,
+                                                  self.credential)
             await get_hub().add(operation.subscription)
             if self.operations.get(op_id) is not operation or self.closed:
                 await get_hub().remove(operation.subscription)
         else:
             operation.task = self.spawn(self._run_single(operation, prepared))
 
-    async def _run_single(self, operation: Operation, prepared: PreparedOperation) -> None:
-        try:
-            payload = await database_sync_to_async(execute_single)(
-                prepared, self.user, self.credential.method if self.credential else SESSION
-            )
-        except Exception:
-            logger.exception("Websocket operation failed")
-            payload = {"data": None, "errors": [
-                {"message": "Internal server error.", "extensions": {"code": "INTERNAL"}}
-            ]}
+    async def _run_single(self, operation: Operation,
+                          prepared: pipeline.PreparedOperation) -> None:
+        result = await database_sync_to_async(pipeline.execute_prepared)(prepared)
         if self.operations.get(operation.op_id) is not operation:
             return  # the client stopped it: late results are not sent
         self._forget(operation.op_id, operation)
-        self.protocol.send_result(operation.op_id, dumps(payload))
+        self.protocol.send_result(operation.op_id, dumps(result.payload()))
         self.protocol.send_complete(operation.op_id)
 
     async def _credential_holds(self) -> bool:

@@ -31,11 +31,12 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from accounts.auth import Credential, current_users
+from accounts.auth import SESSION, Credential, current_users
+from products.querysets import is_staff
 from schema import encoding
+from schema.pipeline import OperationContext, PreparedOperation, execute_event
 from subscriptions.conf import setting
 from subscriptions.events import MESSAGE_TYPE
-from subscriptions.execution import PreparedOperation, execute_event, viewer_class
 
 logger = logging.getLogger("vitrine.subscriptions")
 
@@ -51,6 +52,20 @@ DELIVERIES_PER_YIELD = 500
 
 def dumps(value: Any) -> str:
     return encoding.dumps_text(value)
+
+
+def viewer_class(user: Any, prepared: PreparedOperation) -> str:
+    """Who an event's result may be shared with: "anonymous", "staff" or "user:<id>".
+
+    Non-staff users each have their own class, since drafts are visible to their creator
+    only; staff share one class unless the operation selects a field declared per-viewer
+    (schema/per_viewer.py).
+    """
+    if user is None or not user.is_authenticated:
+        return "anonymous"
+    if is_staff(user) and not prepared.per_viewer:
+        return "staff"
+    return f"user:{user.pk}"
 
 
 class Connection(Protocol):
@@ -81,10 +96,11 @@ class Subscription:
         self.key = self.group_key()
 
     def group_key(self) -> tuple:
+        request = self.prepared.request
         return (
             self.prepared.query,
-            self.prepared.operation_name,
-            dumps(self.prepared.variables or {}),
+            request.operation_name,
+            dumps(request.variables or {}),
             viewer_class(self.user, self.prepared),
         )
 
@@ -99,24 +115,18 @@ class Group:
     members: dict[Subscription, None] = field(default_factory=dict)
 
 
-INTERNAL_PAYLOAD = {
-    "data": None,
-    "errors": [{"message": "Internal server error.", "extensions": {"code": "INTERNAL"}}],
-}
-
-
-def run_groups(groups: list[tuple[PreparedOperation, Any]], event: dict) -> list:
+def run_groups(groups: list[Group], event: dict) -> list[dict | None]:
     """Execute every group for `event` (sync, one thread call). None: nothing to send.
 
-    Each group is isolated: a failure becomes that group's INTERNAL error payload.
+    Each group is isolated: a failure becomes that group's error payload (the pipeline's).
     """
     payloads = []
-    for prepared, user in groups:
-        try:
-            payloads.append(execute_event(prepared, user, event))
-        except Exception:
-            logger.exception("Subscription execution failed")
-            payloads.append({**INTERNAL_PAYLOAD})
+    for group in groups:
+        member = next(iter(group.members))
+        method = member.credential.method if member.credential else SESSION
+        context = OperationContext(group.user, member.prepared.request.context.client, method)
+        result = execute_event(group.prepared, context, event)
+        payloads.append(None if result is None else result.payload())
     return payloads
 
 
@@ -129,12 +139,12 @@ class Hub:
         self.backlog: asyncio.Queue = asyncio.Queue()
         self.lock = asyncio.Lock()
         self.layer = None
-        self.events_handled = 0
         # Signed-in subscriptions by credential, to check them again before each event.
         self.viewers: dict[Credential, dict[Subscription, None]] = {}
 
     @property
     def size(self) -> int:
+        """How many subscriptions this process holds."""
         return sum(len(group.members) for group in self.groups.values())
 
     async def add(self, subscription: Subscription) -> None:
@@ -285,10 +295,7 @@ class Hub:
         if not groups:
             return
         root = {key: event.get(key) for key in ("event", "id", "snapshot")}
-        payloads = await database_sync_to_async(run_groups)(
-            [(group.prepared, group.user) for group in groups], root
-        )
-        self.events_handled += 1
+        payloads = await database_sync_to_async(run_groups)(groups, root)
         stamp = setting("SUBSCRIPTIONS_COMMIT_TIMESTAMPS")
         delivered = 0
         for group, payload in zip(groups, payloads, strict=True):

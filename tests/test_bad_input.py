@@ -228,8 +228,8 @@ def test_a_subscription_over_plain_http_is_refused_naming_its_transports(gql, ca
     with django_assert_num_queries(0):
         result = gql.execute("subscription { productCreated { name } }")
     assert error_codes(result) == ["SUBSCRIPTION_TRANSPORT_REQUIRED"]
-    assert result["errors"][0]["extensions"]["transports"] == ["graphql-transport-ws",
-                                                               "graphql-ws"]
+    assert result["errors"][0]["extensions"]["transports"] == [
+        "graphql-sse", "graphql-transport-ws", "graphql-ws"]
     assert "data" not in result
 
 

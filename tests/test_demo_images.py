@@ -29,7 +29,8 @@ from PIL import Image
 from products.management.commands.seed_catalog import ADJECTIVES, MATERIALS
 from products.media import media_url
 from products.models import Category, Product, ProductImage
-from subscriptions.execution import WebsocketContext
+from schema.client import Client
+from schema.pipeline import OperationContext
 from tests.live_server import BASE_DIR
 from tests.test_seed import reset_catalog, seed
 
@@ -184,7 +185,7 @@ def test_websocket_operations_get_the_media_base_url_or_a_relative_url(catalog, 
     """A websocket result is shared by the subscribers of a group, whatever host each one
     connected to: no request host goes into it."""
     image = ProductImage.objects.get().image
-    context = WebsocketContext(user=AnonymousUser())
+    context = OperationContext(AnonymousUser(), Client("127.0.0.1"))
     assert media_url(image, context) == "/media/p/cans.jpg"
     settings.MEDIA_URL = "https://cdn.example.com/media/"
     assert media_url(image, context) == "https://cdn.example.com/media/p/cans.jpg"

@@ -275,15 +275,15 @@ def test_cyclic_introspection_of_fields_is_refused(gql, db):
 
 
 def test_a_repeated_document_is_parsed_and_validated_once(gql, catalog, monkeypatch):
-    from schema import view
+    from schema import document_cache
 
     calls = []
-    original = view.validate
+    original = document_cache.validate
     def counting_validate(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(view, "validate", counting_validate)
+    monkeypatch.setattr(document_cache, "validate", counting_validate)
     query = "{ categories { slug } }"
     first = gql.execute(query)
     second = gql.execute(query)

@@ -15,7 +15,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory, override_settings
 
 from products.models import Category, Product, ProductImage, Review
-from schema.throttle import LeakyBucket, client_identity
+from schema.client import Client
+from schema.throttle import LeakyBucket
 from tests.conftest import CATALOG_PAGE, error_codes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,25 +136,39 @@ def test_two_processes_share_one_bucket_through_redis(redis_server):
 # -- Who is throttled -----------------------------------------------------------------------
 
 
+def bucket_of(request, user=None) -> str:
+    return Client.from_meta(request.META).bucket(user)
+
+
 def test_client_identity_prefers_api_key_then_user_then_ip(users):
     factory = RequestFactory()
     keyed = factory.get("/graphql/", HTTP_X_API_KEY="vit_secret-key")
-    identity = client_identity(keyed, users["other"])
+    identity = bucket_of(keyed, users["other"])
     assert identity.startswith("key:") and "secret" not in identity
-    assert client_identity(factory.get("/graphql/"), users["other"]) == (
-        f"user:{users['other'].pk}"
-    )
+    assert bucket_of(factory.get("/graphql/"), users["other"]) == f"user:{users['other'].pk}"
     anonymous = factory.get("/graphql/", REMOTE_ADDR="203.0.113.9")
-    assert client_identity(anonymous, None) == "ip:203.0.113.9"
+    assert bucket_of(anonymous, None) == "ip:203.0.113.9"
+
+
+def test_the_same_client_over_http_and_over_an_asgi_scope():
+    meta = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.9",
+            "HTTP_X_API_KEY": "vit_k"}
+    scope = {"client": ("10.0.0.2", 5555), "headers": [
+        (b"x-forwarded-for", b"1.1.1.1, 203.0.113.9"), (b"x-api-key", b"vit_k")]}
+    with override_settings(GRAPHQL_TRUSTED_PROXIES=1):
+        assert Client.from_meta(meta) == Client.from_scope(scope)
+        assert Client.from_scope(scope).address == "203.0.113.9"
+    assert Client.from_scope({"client": ("10.0.0.2", 1)}).with_api_key("vit_k").bucket() == (
+        Client.from_meta(meta).bucket())
 
 
 def test_forwarded_for_is_trusted_only_behind_configured_proxies():
     request = RequestFactory().get(
         "/graphql/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.9"
     )
-    assert client_identity(request) == "ip:10.0.0.2"
+    assert bucket_of(request) == "ip:10.0.0.2"
     with override_settings(GRAPHQL_TRUSTED_PROXIES=1):
-        assert client_identity(request) == "ip:203.0.113.9"
+        assert bucket_of(request) == "ip:203.0.113.9"
 
 
 # -- Over HTTP ------------------------------------------------------------------------------

@@ -187,9 +187,12 @@ async def test_query_over_the_socket_sends_one_next_then_complete(catalog):
         "query": "query P($slug: String) { product(slug: $slug) { name category { name } } }",
         "variables": {"slug": catalog["products"]["amp"].slug},
     }})
-    assert await client.receive() == {"id": "q", "type": "next", "payload": {"data": {
+    result = await client.receive()
+    assert (result["id"], result["type"]) == ("q", "next")
+    assert result["payload"]["data"] == {
         "product": {"name": "Tube Amplifier", "category": {"name": "Audio"}},
-    }}}
+    }
+    assert result["payload"]["extensions"]["cost"]["actualQueryCost"] == 2
     assert await client.receive() == {"id": "q", "type": "complete"}
     await client.close()
 
@@ -221,7 +224,7 @@ async def test_mutation_over_the_socket(catalog, users):
         "variables": {"input": {"id": to_global_id("Product", amp.pk), "name": "Amp Mk II"}},
     }})
     result = await client.receive()
-    assert result["payload"] == {"data": {"updateProduct": {"product": {"name": "Amp Mk II"}}}}
+    assert result["payload"]["data"] == {"updateProduct": {"product": {"name": "Amp Mk II"}}}
     assert await client.receive() == {"id": "m", "type": "complete"}
     assert (await database_sync_to_async(Product.objects.get)(pk=amp.pk)).name == "Amp Mk II"
     await client.close()
