@@ -3,15 +3,18 @@ import graphene
 from accounts.models import ApiKey
 from accounts.types import ApiKeyType, UserType
 from schema.errors import Unauthenticated
+from schema.per_viewer import per_viewer
 
 
 class Query(graphene.ObjectType):
-    me = graphene.Field(UserType, description="The signed-in user; null when anonymous.")
-    my_api_keys = graphene.List(
+    me = per_viewer(
+        graphene.Field(UserType, description="The signed-in user; null when anonymous.")
+    )
+    my_api_keys = per_viewer(graphene.List(
         graphene.NonNull(ApiKeyType),
         required=True,
         description="The viewer's API keys, newest first (prefix only, never the secret).",
-    )
+    ))
 
     def resolve_me(self, info):
         user = info.context.user

@@ -15,6 +15,7 @@ from schema.cursors import encode
 from schema.descriptions import describe_fields
 from schema.node import Node
 from schema.pagination import Connection, Edge, PageInfo, paginate
+from schema.per_viewer import per_viewer
 
 
 def _product_connection():
@@ -47,8 +48,8 @@ class UserType(DjangoObjectType):
     """An account, as anyone may see it: the public profile of a review's author or a
     product's creator. `email` and `favorites` only for the user themself."""
 
-    email = graphene.String(description="Only for the user themself.")
-    favorites = graphene.Field(
+    email = per_viewer(graphene.String(description="Only for the user themself."))
+    favorites = per_viewer(graphene.Field(
         _product_connection,
         first=graphene.Int(description="At most this many favorites (1 to 100), from the newest."),
         after=graphene.String(description="Continue after this cursor (`edges.cursor`)."),
@@ -62,7 +63,7 @@ class UserType(DjangoObjectType):
             "nor `last` is given); cursors follow the time of favoriting, so favoriting or "
             "unfavoriting meanwhile neither repeats nor skips a product."
         ),
-    )
+    ))
 
     class Meta:
         model = get_user_model()

@@ -7,6 +7,7 @@ from orders.types import OrderType
 from products.models import Product
 from schema.errors import Unauthenticated
 from schema.pagination import BoundedConnectionField, validate_page_args
+from schema.per_viewer import per_viewer
 
 
 def _product_type():
@@ -16,8 +17,10 @@ def _product_type():
 
 
 class Query(graphene.ObjectType):
-    my_orders = BoundedConnectionField(OrderType, description="The viewer's orders, newest first.")
-    recommendations = graphene.List(
+    my_orders = per_viewer(
+        BoundedConnectionField(OrderType, description="The viewer's orders, newest first.")
+    )
+    recommendations = per_viewer(graphene.List(
         graphene.NonNull(_product_type),
         required=True,
         first=graphene.Int(default_value=10, description="How many, 1 to 100; 10 by default."),
@@ -25,7 +28,7 @@ class Query(graphene.ObjectType):
             "Products from categories the viewer ordered from that they have not bought, "
             "best rated first. Empty for anonymous viewers."
         ),
-    )
+    ))
 
     def resolve_my_orders(self, info, **kwargs):
         if not info.context.user.is_authenticated:

@@ -38,6 +38,7 @@ from schema.pagination import (
     cursor_columns,
     validate_page_args,
 )
+from schema.per_viewer import per_viewer
 
 
 def load_optional(info, loader_class, key):
@@ -199,10 +200,10 @@ class ProductType(DjangoObjectType):
     is_available = graphene.Boolean(required=True, description="Published and in stock.")
     avg_rating = graphene.Float(description="Average review rating, 1 to 5; null without reviews.")
     review_count = graphene.Int(required=True, description="How many reviews it has, 0 or more.")
-    is_favorited = graphene.Boolean(
+    is_favorited = per_viewer(graphene.Boolean(
         required=True,
         description="Whether you favorited it (`toggleFavorite`); false when anonymous.",
-    )
+    ))
     images = graphene.List(
         graphene.NonNull(ProductImageType),
         required=True,

@@ -135,29 +135,10 @@ def tag_variable_errors(error_list) -> None:
             phase_error(error, BAD_USER_INPUT)
 
 
-def result_payload(result) -> tuple[dict[str, Any], bool]:
-    """The response body of an ExecutionResult, and whether a request error stopped it.
-
-    Errors without a path stopped the request before execution (parse, validation,
-    variables): the body then has no `data` entry (GraphQL over HTTP; both websocket
-    protocols carry the same body).
-    """
-    payload: dict[str, Any] = {}
-    if result.errors:
-        payload["errors"] = [format_error(error) for error in result.errors]
-    request_error = any(not getattr(error, "path", None) for error in result.errors or ())
-    if not request_error:
-        payload["data"] = result.data
-    if result.extensions:
-        payload["extensions"] = result.extensions
-    return payload, request_error
-
-
 def format_error(error: Exception) -> dict[str, Any]:
     """Serialize any error for the response; the single exit for errors."""
     if not isinstance(error, GraphQLError):
-        # Raised outside GraphQL execution (HTTP method, body parsing). An HttpError may carry
-        # its own code and extensions (see schema.request_guard.refused_http_error).
+        # Raised outside GraphQL execution (HTTP method, body parsing).
         extensions = {"code": getattr(error, "code", BAD_REQUEST)}
         extensions.update(getattr(error, "extensions", None) or {})
         return {"message": str(error), "extensions": extensions}

@@ -115,6 +115,14 @@ class OperationResult:
         )
 
     @classmethod
+    def of(cls, result: ExecutionResult) -> OperationResult:
+        """An execution's result; errors without a path stopped it before execution (the
+        variables: the client's input, BAD_USER_INPUT)."""
+        errors.tag_variable_errors(result.errors)
+        found = list(result.errors or ())
+        return cls(result.data, found, result.extensions, all(error.path for error in found))
+
+    @classmethod
     def failure(cls, error: Exception) -> OperationResult:
         """An exception that is not a GraphQL error: INTERNAL or SERVICE_UNAVAILABLE."""
         return cls.refusal(errors.unexpected(error))
@@ -271,7 +279,7 @@ def execute_prepared(prepared: PreparedOperation) -> OperationResult:
                                                                       request.variables), 1))
         _refund(prepared, prepared.requested - actual)
         record.actual_cost = actual
-        outcome = _outcome(result)
+        outcome = OperationResult.of(result)
         outcome.extensions = {**(outcome.extensions or {}), **prepared.cost(actual)}
     except Exception as error:
         outcome = OperationResult.failure(error)
@@ -292,7 +300,7 @@ def subscribe(prepared: PreparedOperation) -> OperationResult | None:
         result.errors = [error for error in result.errors or ()
                          if not isinstance(error.original_error, SkipEvent)]
         record.actual_cost = prepared.requested
-        outcome = _outcome(result) if result.errors else None
+        outcome = OperationResult.of(result) if result.errors else None
     except Exception as error:
         outcome = OperationResult.failure(error)
     _finish(outcome or OperationResult(), record, request)
@@ -315,7 +323,7 @@ def execute_event(prepared: PreparedOperation, context: OperationContext,
         loader_registry.release(context)
     if any(isinstance(error.original_error, SkipEvent) for error in result.errors or ()):
         return None
-    return _outcome(result)
+    return OperationResult.of(result)
 
 
 def _execute(prepared: PreparedOperation, context: Any, root_value: Any = None):
@@ -340,14 +348,6 @@ def _refund(prepared: PreparedOperation, points: int) -> None:
 
 
 # -- Results --------------------------------------------------------------------------------
-
-
-def _outcome(result: ExecutionResult) -> OperationResult:
-    errors.tag_variable_errors(result.errors)
-    found = list(result.errors or ())
-    # Errors without a path stopped the operation before execution (variables).
-    has_data = not any(not error.path for error in found)
-    return OperationResult(result.data, found, result.extensions, has_data)
 
 
 def _finish(outcome: OperationResult, record: request_log.RequestRecord,

@@ -18,29 +18,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from graphene_django.views import HttpError
 
 from schema import errors
 from schema.errors import RequestRefused
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
-
-
-class CodedHttpError(HttpError):
-    """An HTTP error whose JSON body carries a code (see errors.format_error)."""
-
-    def __init__(self, response: HttpResponse, message: str, code: str, **extensions: Any):
-        super().__init__(response, message)
-        self.code = code
-        self.extensions = extensions
-
-
-def http_error(refused: RequestRefused) -> CodedHttpError:
-    response = HttpResponse(status=refused.http_status or 400)
-    for name, value in (refused.headers or {}).items():
-        response[name] = value
-    extensions = {k: v for k, v in (refused.extensions or {}).items() if k != "code"}
-    return CodedHttpError(response, refused.message, refused.code, **extensions)
 
 
 def _jwt_cookie_name() -> str | None:

@@ -12,7 +12,7 @@ Both get what the view builds for a request: its context (`get_context`: the Htt
 the user `accounts.auth.authenticate_request` leaves on it), root value and middleware. The
 comparison is of `ExecutionResult.formatted` (data, error messages, paths, locations,
 extensions; as JSON, so key and error order count too), and of the response payload after
-the view's error handling (`errors.tag_variable_errors` and `errors.format_error`), codes
+the pipeline's error handling (`OperationResult.of` and `errors.format_error`), codes
 included.
 
 Documents:
@@ -87,8 +87,8 @@ from promise import Promise
 from accounts.auth import authenticate_request
 from dataloaders.loader import Loader
 from dataloaders.registry import get_loader
-from schema import errors
 from schema.execution import PromiseExecutionContext
+from schema.pipeline import OperationResult
 from schema.schema import schema as graphene_schema
 from schema.view import VitrineGraphQLView
 
@@ -187,8 +187,7 @@ def as_json(value: Any) -> str:
 def outcome(result: ExecutionResult) -> dict[str, str]:
     """What is compared: the raw formatted result, and the view's payload and codes."""
     raw = as_json(result.formatted)
-    errors.tag_variable_errors(result.errors)
-    payload, _ = errors.result_payload(result)
+    payload = OperationResult.of(result).payload()
     codes = [error.get("extensions", {}).get("code") for error in payload.get("errors", ())]
     return {"formatted": raw, "payload": as_json(payload), "codes": as_json(codes)}
 
@@ -664,7 +663,7 @@ def has_errors(*codes: str) -> Callable[[ExecutionResult], None]:
     """The reference result has errors with these codes (so the case fails as meant)."""
 
     def check(result: ExecutionResult) -> None:
-        payload, _ = errors.result_payload(result)
+        payload = OperationResult.of(result).payload()
         found = [error["extensions"]["code"] for error in payload.get("errors", ())]
         assert sorted(set(found)) == sorted(set(codes)), (found, result.formatted)
 
