@@ -69,26 +69,24 @@ class ProductAdmin(admin.ModelAdmin):
         return [*fields, "stock"] if obj is None else [*fields, "stock", ADJUST_STOCK]
 
     def save_model(self, request, obj, form, change) -> None:
-        """Save an existing product without its `stock`, read before this request's
-        transaction and maybe stale by now, then apply the adjustment through
-        products.inventory under the lock orders take."""
+        """Apply the adjustment through products.inventory under the lock orders take, then
+        save the other fields without `stock`: the value read for this form may be stale."""
         if not change:
             super().save_model(request, obj, form, change)
             return
+        delta = form.cleaned_data.get(ADJUST_STOCK)
+        if delta:
+            try:
+                inventory.adjust(obj, delta, announce=False)  # the save below announces it
+            except ValidationError as error:  # orders took the units since the form's check
+                self.message_user(request, f"Stock not adjusted: {' '.join(error.messages)}",
+                                  messages.ERROR)
+            else:
+                self.message_user(request, f"Stock adjusted by {delta:+d}: now {obj.stock}.")
         obj.save(update_fields=[
             field.name for field in Product._meta.concrete_fields
             if not field.primary_key and field.name != "stock"
         ])
-        delta = form.cleaned_data.get(ADJUST_STOCK)
-        if not delta:
-            return
-        try:
-            inventory.adjust(obj, delta)
-        except ValidationError as error:  # orders took the units since the form was checked
-            self.message_user(request, f"Stock not adjusted: {' '.join(error.messages)}",
-                              messages.ERROR)
-            return
-        self.message_user(request, f"Stock adjusted by {delta:+d}: now {obj.stock}.")
 
     def get_queryset(self, request):
         # Admin is a read path too, so it applies the one rule; today only active staff get

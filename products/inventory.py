@@ -10,8 +10,10 @@ Orders take and give back units, staff adjust (admin, `adjustStock`) or set it
   shown, undoing the orders placed while it was open;
 - checked against the locked row, with the database's `stock >= 0` constraint behind it.
 
-An UPDATE fires no `post_save`, so each change is announced to subscribers here, as a product
-`updated` event after commit (subscriptions.events).
+An UPDATE fires no `post_save`. What orders change is announced here to live subscribers, as
+a product `updated` event after commit (subscriptions.events; an order has webhooks of its
+own). A staff change is followed by a save of `updated_at`, whose `post_save` announces it
+like any other edit of the product: to subscribers and to webhooks.
 """
 from __future__ import annotations
 
@@ -87,24 +89,26 @@ def _check_new_stock(stock: int, field: str) -> None:
             "The stock cannot exceed %(max)s.", code="max_value", params={"max": MAX_STOCK})})
 
 
-def adjust(product: Product, delta: int) -> Product:
+def adjust(product: Product, delta: int, *, announce: bool = True) -> Product:
     """Add `delta` units (negative: remove them) to the stock as it is now, whatever was
-    ordered since `product` was read; refused (on `delta`) below 0. `product` is refreshed."""
+    ordered since `product` was read; refused (on `delta`) below 0. `product` is refreshed.
+    `announce=False` for a caller whose own save of the product announces the change."""
     _check_new_stock(_lock(product) + delta, "delta")
-    return _apply(product, delta, announce=True)
+    return _apply(product, delta, announce=announce)
 
 
 def set_stock(product: Product, stock: int, *, announce: bool = True) -> Product:
     """Set the stock to `stock` units, replacing what orders left of it (`adjust` composes
-    with them instead). `announce=False` for a caller whose own save announces the change."""
+    with them instead); `announce` as for `adjust`."""
     _check_new_stock(stock, "stock")
     return _apply(product, stock - _lock(product), announce=announce)
 
 
 def _apply(product: Product, delta: int, *, announce: bool) -> Product:
-    """Add `delta` to a product locked by `_lock` and refresh the caller's instance."""
+    """Add `delta` to a product locked by `_lock` and refresh the caller's instance; announced
+    by saving `updated_at` alone, as the save's `post_save` tells every listener."""
     _add([product.pk], delta)
     product.refresh_from_db(fields=["stock", "updated_at"])
     if announce:
-        _announce([product.pk])
+        product.save(update_fields=["updated_at"])
     return product

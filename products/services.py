@@ -169,11 +169,8 @@ def update_product(user, product_id: int, **values: Any) -> Product:
     cleaned = _clean_product_values(values, errors, creating=False)
     errors.raise_if_any()
     if "stock" in cleaned:
-        stock = cleaned.pop("stock")
-        # One event per mutation: the save below announces the other fields' change.
-        inventory.set_stock(product, stock, announce=not cleaned)
-        if not cleaned:
-            return product
+        # One event per mutation: the save below announces the stock with the other fields.
+        inventory.set_stock(product, cleaned.pop("stock"), announce=False)
     for field, value in cleaned.items():
         setattr(product, field, value)
     product.save(update_fields=[*cleaned, "updated_at"])

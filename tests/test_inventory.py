@@ -9,12 +9,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
-from django.db.models.signals import pre_save
 from django.test import Client
 from graphql_relay import to_global_id
 
 from orders import services as orders
 from products import inventory
+from products.admin import ProductForm
 from products.models import Category, Product
 from tests.conftest import GraphQLClient, error_codes
 
@@ -263,34 +263,34 @@ def _run_threads(*targets) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_order_placed_while_the_admin_saves_the_form_is_kept():
-    """The admin's request read the product; an order commits before the admin's save (its
-    pre_save); the save must not write back the stock it read, and its +5 adds to what the
-    order left: 10 - 3 + 5."""
+@pytest.mark.parametrize("adjust_by, expected", [("5", 12), ("", 7)], ids=["restock", "rename"])
+def test_an_order_placed_while_the_admin_saves_the_form_is_kept(monkeypatch, adjust_by, expected):
+    """The admin's request has read the product and checked its form when an order commits;
+    the save must not write back the stock it read (10), and a +5 adds to what the order
+    left: 10 - 3 + 5."""
     hammer, boss = _shop(10)
     buyer = get_user_model().objects.create_user("buyer", password="pw")
     admin = Client()
     admin.force_login(boss)
-    admin_thread = []
+    ordered = []
+    check = ProductForm.clean_adjust_stock_by
 
-    def order_meanwhile(sender, instance, **kwargs):
-        if threading.get_ident() in admin_thread and instance.pk == hammer.pk:
-            admin_thread.clear()  # once
-            _run_threads(lambda: GraphQLClient(buyer).data(
-                PLACE, {"items": [{"product": gid(hammer), "quantity": 3}]}))
+    def check_then_order_meanwhile(form):
+        delta = check(form)
+        _run_threads(lambda: ordered.append(GraphQLClient(buyer).data(
+            PLACE, {"items": [{"product": gid(hammer), "quantity": 3}]})))
+        return delta
 
     def save_form():
-        admin_thread.append(threading.get_ident())
-        response = admin.post(change_url(hammer), change_form(hammer, adjust_stock_by="5"))
+        response = admin.post(change_url(hammer), change_form(
+            hammer, name="Claw Hammer", adjust_stock_by=adjust_by))
         assert response.status_code == 302, response.content[:500]
 
-    pre_save.connect(order_meanwhile, sender=Product, weak=False)
-    try:
-        _run_threads(save_form)
-    finally:
-        pre_save.disconnect(order_meanwhile, sender=Product)
-    assert not admin_thread, "the order was not placed during the save"
-    assert stock(hammer) == 12
+    monkeypatch.setattr(ProductForm, "clean_adjust_stock_by", check_then_order_meanwhile)
+    _run_threads(save_form)
+    assert ordered[0]["placeOrder"]["errors"] == []
+    hammer.refresh_from_db()
+    assert (hammer.name, hammer.stock) == ("Claw Hammer", expected)
 
 
 @pytest.mark.django_db(transaction=True)
