@@ -1,8 +1,9 @@
-"""API keys: long-lived credentials for scripts and servers, shown in plain text only once.
+"""Credentials stored as hashes: API keys and refresh tokens, each shown in plain text once.
 
-A key reads `vit_<id>_<secret>`. The `vit_<id>` part is stored as `prefix` (unique, for lookup
-and for listing); of the secret only its SHA-256 is stored. The secret has 256 bits of entropy,
-so a fast hash is enough: nobody can guess their way back from the hash.
+API keys are long-lived credentials for scripts and servers. A key reads `vit_<id>_<secret>`.
+The `vit_<id>` part is stored as `prefix` (unique, for lookup and for listing); of the secret
+only its SHA-256 is stored. The secret has 256 bits of entropy, so a fast hash is enough:
+nobody can guess their way back from the hash.
 """
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import hashlib
 import hmac
 import secrets
 import string
+import uuid
+from calendar import timegm
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from graphql_jwt.settings import jwt_settings
 
 KEY_PREFIX = "vit_"
 _ID_ALPHABET = string.ascii_letters + string.digits
@@ -100,3 +104,60 @@ class ApiKey(models.Model):
             Q(last_used__isnull=True) | Q(last_used__lt=now - window)
         ).update(last_used=now)
         self.last_used = now
+
+
+class RefreshTokenQuerySet(models.QuerySet):
+    def for_token(self, token: str) -> RefreshTokenQuerySet:
+        """The row of a plain refresh token, found by its hash."""
+        return self.filter(token_hash=hash_secret(token))
+
+
+class RefreshToken(models.Model):
+    """A refresh token (the long-running kind django-graphql-jwt issues), kept as its SHA-256:
+    a copy of the table lets nobody refresh. Random tokens, so a fast hash is enough.
+
+    Each use revokes it and issues its successor in the same `family`, one family per sign-in.
+    A revoked token presented again was copied (by a thief, or used by the user after a thief
+    did): the whole family is revoked, so whoever holds its newest token must sign in again
+    (refresh token rotation with reuse detection, OAuth 2.0 Security Best Current Practice).
+    """
+
+    # No reverse accessor: graphql_jwt's own model, whose table is no longer used, has
+    # `user.refresh_tokens`.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="+",
+                             on_delete=models.CASCADE)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    family = models.UUIDField(default=uuid.uuid4, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    objects = RefreshTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["family"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.token_hash[:8]}…"
+
+    @classmethod
+    def issue(cls, user, family: uuid.UUID | None = None) -> tuple[RefreshToken, str]:
+        """A new token of `user`, in `family` (a new one when None), and the plain token,
+        which is never stored."""
+        token = secrets.token_hex(jwt_settings.JWT_REFRESH_TOKEN_N_BYTES)
+        refresh_token = cls.objects.create(
+            user=user, token_hash=hash_secret(token), family=family or uuid.uuid4()
+        )
+        return refresh_token, token
+
+    @property
+    def expires_at(self) -> int:
+        """Unix time after which it is refused."""
+        return timegm((self.created + jwt_settings.JWT_REFRESH_EXPIRATION_DELTA).timetuple())
+
+    def is_expired(self, request=None) -> bool:
+        return jwt_settings.JWT_REFRESH_EXPIRED_HANDLER(timegm(self.created.timetuple()), request)
+
+    def revoke(self) -> None:
+        self.revoked = timezone.now()
+        self.save(update_fields=["revoked"])

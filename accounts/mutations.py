@@ -15,7 +15,7 @@ from schema.mutations import Mutation
 from schema.node import decode_global_id
 
 
-def _use_cookies(request, token: str, refresh_token) -> None:
+def _use_cookies(request, token: str, refresh_token: services.IssuedRefreshToken) -> None:
     """Ask the view's jwt_cookie wrapper to set HttpOnly cookies on the response."""
     request.jwt_token = token
     request.jwt_refresh_token = refresh_token
@@ -24,7 +24,9 @@ def _use_cookies(request, token: str, refresh_token) -> None:
 class TokenFields:
     token = graphene.String(required=True, description="The JWT: `Authorization: Bearer …`.")
     refresh_token = graphene.String(
-        required=True, description="Use once with refreshToken; it is rotated on use."
+        required=True,
+        description="Use once with refreshToken; it is rotated on use. Used again, it "
+        "revokes every refresh token of this sign-in.",
     )
     payload = GenericScalar(
         required=True,
@@ -43,7 +45,7 @@ def _token_payload(cls, request, user, tokens, cookie: bool):
         _use_cookies(request, token, refresh_token)
     return cls(
         token=token,
-        refresh_token=refresh_token.get_token(),
+        refresh_token=refresh_token.token,
         payload=payload,
         refresh_expires_in=refresh_expires_in,
         user=user,
@@ -113,7 +115,11 @@ class VerifyToken(Mutation):
 
 
 class RefreshToken(TokenFields, Mutation):
-    """A new JWT and a new refresh token; the one presented stops working."""
+    """A new JWT and a new refresh token; the one presented stops working. Presenting a
+    refresh token that was already used (or revoked) is taken as theft: every refresh token
+    descended from the same sign-in is revoked, the newest included, and UNAUTHENTICATED
+    asks to sign in again. Refresh once per token: two tabs refreshing with the same one
+    sign the user out."""
 
     class Input:
         refresh_token = graphene.String(description="Defaults to the refresh-token cookie.")
@@ -131,6 +137,16 @@ class RefreshToken(TokenFields, Mutation):
             refresh_token = request.COOKIES.get(jwt_settings.JWT_REFRESH_TOKEN_COOKIE_NAME, "")
         user, tokens = services.rotate_refresh_token(request, refresh_token)
         return _token_payload(cls, request, user, tokens, cookie or from_cookie)
+
+    @classmethod
+    def mutate_and_get_payload(cls, root, info, **input):
+        """Revoke a reused token's family once the mutation's transaction has rolled back:
+        the revocation must stick although the mutation fails."""
+        try:
+            return super().mutate_and_get_payload(root, info, **input)
+        except services.RefreshTokenReused as reused:
+            services.revoke_families([reused.family])
+            raise
 
 
 class RevokeToken(Mutation):

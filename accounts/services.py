@@ -1,7 +1,9 @@
 """Writes to accounts: registering users, issuing and revoking credentials."""
 from __future__ import annotations
 
-from calendar import timegm
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
@@ -10,13 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from graphql_jwt.exceptions import JSONWebTokenError
-from graphql_jwt.refresh_token.models import RefreshToken
-from graphql_jwt.settings import jwt_settings
-from graphql_jwt.shortcuts import create_refresh_token, get_token
+from graphql_jwt.shortcuts import get_token
 from graphql_jwt.utils import get_payload, get_user_by_payload
 
 from accounts import permissions, ratelimit
-from accounts.models import ApiKey
+from accounts.models import ApiKey, RefreshToken
 from schema.errors import NotFound, Unauthenticated
 
 
@@ -59,15 +59,22 @@ def register(username: str, email: str, password: str):
     return user
 
 
-def _expires_at(refresh_token: RefreshToken) -> int:
-    return timegm((refresh_token.created + jwt_settings.JWT_REFRESH_EXPIRATION_DELTA).timetuple())
+@dataclass(frozen=True, slots=True)
+class IssuedRefreshToken:
+    """A refresh token as handed out: the plain `token` (the database keeps its hash) and when
+    it was `created`, which graphql_jwt's jwt_cookie reads to set the cookie and its expiry."""
+
+    token: str
+    created: datetime
 
 
-def issue_tokens(request, user) -> tuple[str, RefreshToken, dict, int]:
-    """(JWT, new refresh token, JWT payload, refresh token expiry as a Unix time)."""
+def issue_tokens(request, user, family: uuid.UUID | None = None):
+    """(JWT, new refresh token, JWT payload, refresh token expiry as a Unix time); the refresh
+    token continues `family`, or starts one (a sign-in)."""
     token = get_token(user, request)
-    refresh_token = create_refresh_token(user)
-    return token, refresh_token, get_payload(token, request), _expires_at(refresh_token)
+    refresh_token, plain = RefreshToken.issue(user, family)
+    return (token, IssuedRefreshToken(plain, refresh_token.created),
+            get_payload(token, request), refresh_token.expires_at)
 
 
 def sign_in(request, username: str, password: str):
@@ -95,35 +102,56 @@ def verify(request, token: str) -> dict:
     return payload
 
 
+class RefreshTokenReused(Unauthenticated):
+    """A revoked refresh token came back, so it was copied. Raising rolls back the caller's
+    transaction: the caller revokes `family` afterwards (`revoke_families`)."""
+
+    def __init__(self, family: uuid.UUID) -> None:
+        super().__init__(
+            "The refresh token was already used: every token of this sign-in is now revoked. "
+            "Sign in again."
+        )
+        self.family = family
+
+
 @transaction.atomic
 def rotate_refresh_token(request, token: str):
-    """Revoke `token` and issue a new one: a refresh token works once."""
+    """Revoke `token` and issue its successor in the same family: a refresh token works once.
+    A revoked one presented again raises RefreshTokenReused."""
     refresh_token = (
-        RefreshToken.objects.select_for_update()
-        .select_related("user")
-        .filter(token=token, revoked__isnull=True)
-        .first()
+        RefreshToken.objects.select_for_update().select_related("user").for_token(token).first()
     )
     if refresh_token is None:
-        raise Unauthenticated("The refresh token is invalid or was already used.")
+        raise Unauthenticated("The refresh token is invalid.")
+    if refresh_token.revoked is not None:
+        raise RefreshTokenReused(refresh_token.family)
     if refresh_token.is_expired(request):
         raise Unauthenticated("The refresh token has expired.")
     user = refresh_token.user
     if not user.is_active:
         raise Unauthenticated("The user is disabled.")
-    refresh_token.revoke(request)
+    refresh_token.revoke()
     request.user = user
-    return user, issue_tokens(request, user)
+    return user, issue_tokens(request, user, refresh_token.family)
+
+
+def revoke_families(families: Iterable[uuid.UUID]) -> int:
+    """Revoke the live tokens descended from these sign-ins, as after a reuse: the user and
+    whoever copied a token both have to sign in again. How many were revoked."""
+    return RefreshToken.objects.filter(family__in=families, revoked__isnull=True).update(
+        revoked=timezone.now()
+    )
 
 
 @transaction.atomic
 def revoke_refresh_token(request, token: str) -> datetime:
     refresh_token = (
-        RefreshToken.objects.select_for_update().filter(token=token, revoked__isnull=True).first()
+        RefreshToken.objects.select_for_update().for_token(token)
+        .filter(revoked__isnull=True).first()
     )
     if refresh_token is None:
         raise Unauthenticated("The refresh token is invalid or was already revoked.")
-    refresh_token.revoke(request)
+    refresh_token.revoke()
     return refresh_token.revoked
 
 
