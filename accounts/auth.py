@@ -163,11 +163,20 @@ def authenticate_request(request: HttpRequest) -> None:
         request.COOKIES.get(jwt_settings.JWT_COOKIE_NAME),
         request,
     )
+    request.credential = None if found is None else found[1]
     if found is None:
         request.auth_method = SESSION  # AuthenticationMiddleware has set request.user
         return
-    request.user, credential = found
-    request.auth_method = credential.method
+    request.user = found[0]
+    request.auth_method = request.credential.method
+
+
+def request_credential(request: HttpRequest) -> Credential | None:
+    """What an authenticated request's user was authenticated with (a session's too), for
+    a stream that checks it again before each event, as a websocket does."""
+    if request.credential is None and request.user.is_authenticated:
+        return Credential(SESSION, request.user.pk, session_key=request.session.session_key)
+    return request.credential
 
 
 # Where a websocket's connection_init payload may carry each credential.

@@ -8,11 +8,14 @@ from graphql_jwt.decorators import jwt_cookie
 
 from products.media import serve_media
 from schema.view import VitrineGraphQLView
+from subscriptions.sse import EventStream
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # jwt_cookie: sets the HttpOnly JWT cookies when tokenAuth/refreshToken ask for them.
-    path("graphql/", jwt_cookie(VitrineGraphQLView.as_view(graphiql=True)), name="graphql"),
+    path("graphql/", jwt_cookie(
+        VitrineGraphQLView.as_view(graphiql=True, event_stream=EventStream)
+    ), name="graphql"),
 ]
 
 if settings.SERVE_MEDIA:

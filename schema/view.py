@@ -146,15 +146,16 @@ def _optional_map(name: str, value: Any, *, json_text: bool) -> dict | None:
     raise _bad_request(f"`{name}` must be a map (a JSON object).")
 
 
-def _get_refuses(operation_type: OperationType) -> RequestRefused | None:
-    if operation_type == OperationType.QUERY:
+def _mutations_need_post(operation_type: OperationType) -> RequestRefused | None:
+    """GET is safe: a mutation over GET would let a link or an image write."""
+    if operation_type != OperationType.MUTATION:
         return None
     return RequestRefused(
-        errors.BAD_REQUEST, f"Can only perform a {operation_type.value} from a POST request."
+        errors.BAD_REQUEST, "Can only perform a mutation from a POST request."
     ).with_http_status(405, Allow="POST")
 
 
-def _post_refuses(operation_type: OperationType) -> RequestRefused | None:
+def _subscriptions_need_a_stream(operation_type: OperationType) -> RequestRefused | None:
     if operation_type != OperationType.SUBSCRIPTION:
         return None
     return RequestRefused(
@@ -167,9 +168,28 @@ def _post_refuses(operation_type: OperationType) -> RequestRefused | None:
     )
 
 
+def _plain_http_over_get(operation_type: OperationType) -> RequestRefused | None:
+    return _mutations_need_post(operation_type) or _subscriptions_need_a_stream(operation_type)
+
+
+def _refusal(method: str, *, streaming: bool) -> pipeline.Refusal:
+    """What an HTTP request cannot carry: mutations over GET; subscriptions unless it streams."""
+    if streaming:
+        return _mutations_need_post if method == "GET" else pipeline.carries_everything
+    return _plain_http_over_get if method == "GET" else _subscriptions_need_a_stream
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class VitrineGraphQLView(GraphQLView):
     format_error = staticmethod(errors.format_error)
+    event_stream: Any = None
+    """The streaming transport for requests that accept only its media type (Server-Sent
+    Events, subscriptions/sse.py), given by the URL configuration: `respond(request,
+    operation_request)` returns the streaming response."""
+
+    def __init__(self, *, event_stream: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.event_stream = event_stream
 
     # -- HTTP protocol --------------------------------------------------------------------
 
@@ -194,6 +214,8 @@ class VitrineGraphQLView(GraphQLView):
         ):
             # graphene-django renders the page (with the settings its template expects).
             return super().dispatch(request, *args, **kwargs)
+        if self.event_stream is not None and self._wants_event_stream(request):
+            return self.stream(request)
         media_type = APPLICATION_JSON
         try:
             if request.method not in ("GET", "POST"):
@@ -324,17 +346,48 @@ class VitrineGraphQLView(GraphQLView):
 
     # -- The operation ---------------------------------------------------------------------
 
-    def execute_operation(self, request, data) -> pipeline.OperationResult:
-        """The request's parameters, CSRF (an HTTP concern), then the pipeline."""
+    def operation_request(self, request, data, transport: str, refuse: pipeline.Refusal):
+        """The request's parameters and CSRF (an HTTP concern): an OperationRequest, or the
+        refusal's OperationResult."""
         query, variables, operation_name, extensions = self.get_graphql_params(request, data)
         try:
             request_guard.check_csrf(request)
         except RequestRefused as refused:
             return pipeline.OperationResult.refusal(refused)
-        return pipeline.run(pipeline.OperationRequest(
-            query, variables, operation_name, request, HTTP_TRANSPORT, extensions,
-            refuse=_get_refuses if request.method == "GET" else _post_refuses,
-        ))
+        return pipeline.OperationRequest(
+            query, variables, operation_name, request, transport, extensions, refuse=refuse
+        )
+
+    def execute_operation(self, request, data) -> pipeline.OperationResult:
+        operation = self.operation_request(
+            request, data, HTTP_TRANSPORT, _refusal(request.method, streaming=False)
+        )
+        if isinstance(operation, pipeline.OperationResult):
+            return operation
+        return pipeline.run(operation)
+
+    def _wants_event_stream(self, request) -> bool:
+        media_type = self.event_stream.media_type
+        accepted = negotiate(request.headers.get("Accept"),
+                             (media_type, GRAPHQL_RESPONSE_JSON, APPLICATION_JSON))
+        return accepted == media_type and request.method in ("GET", "POST")
+
+    def stream(self, request) -> HttpResponse:
+        """An event stream (subscriptions/sse.py): malformed HTTP requests still get 4xx JSON;
+        everything the pipeline says comes as events. Mutations need POST, as over HTTP."""
+        try:
+            operation = self.operation_request(
+                request, self._read_body(request), self.event_stream.transport,
+                _refusal(request.method, streaming=True),
+            )
+        except HttpError as error:
+            response = error.response
+            response.content = self.json_encode(request, {"errors": [self.format_error(error)]})
+            response["Content-Type"] = f"{APPLICATION_JSON}; charset=utf-8"
+            return response
+        if isinstance(operation, pipeline.OperationResult):
+            return self.respond(request, operation, APPLICATION_JSON)
+        return self.event_stream.respond(request, operation)
 
     def json_encode(self, request, d, pretty=False):
         return encoding.dumps(d, pretty=pretty or self.pretty or bool(request.GET.get("pretty")))

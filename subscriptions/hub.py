@@ -23,6 +23,7 @@ waiting (no task per subscriber), yielding to the event loop every DELIVERIES_PE
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -229,8 +230,12 @@ class Hub:
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
         self.backlog = asyncio.Queue(maxsize=BACKLOG)
-        self.task = asyncio.create_task(self._receive(), name="vitrine-subscriptions-receive")
-        self.worker = asyncio.create_task(self._process(), name="vitrine-subscriptions-process")
+        # The hub outlives the request that started it: its tasks must not inherit that
+        # request's context (asgiref's thread executors are per request, for one).
+        self.task = asyncio.create_task(self._receive(), name="vitrine-subscriptions-receive",
+                                        context=contextvars.Context())
+        self.worker = asyncio.create_task(self._process(), name="vitrine-subscriptions-process",
+                                          context=contextvars.Context())
 
     async def _stop(self) -> None:
         for task in (self.task, self.worker):

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.testing import WebsocketCommunicator
+from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
 from tests.live_server import stop_process
 
@@ -139,6 +139,67 @@ class WsClient:
 
     async def close(self) -> None:
         await self.communicator.disconnect()
+
+
+class SseClient:
+    """One GraphQL-over-SSE request to the ASGI application at /graphql/, read as it streams."""
+
+    def __init__(self, body: dict, *, headers: list | None = None,
+                 client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
+        from project.asgi import application
+
+        self.body = json.dumps(body).encode()
+        self.communicator = ApplicationCommunicator(application, {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/graphql/", "raw_path": b"/graphql/",
+            "query_string": b"", "root_path": "", "client": client,
+            "server": ("testserver", 80),
+            "headers": [(b"host", b"testserver"), (b"accept", b"text/event-stream"),
+                        (b"content-type", b"application/json"), *(headers or [])],
+        })
+        self.buffer = b""
+        self.status: int | None = None
+        self.content_type: str | None = None
+        self.ended = False
+
+    async def open(self, timeout: float = 5) -> SseClient:
+        await self.communicator.send_input(
+            {"type": "http.request", "body": self.body, "more_body": False})
+        start = await self.communicator.receive_output(timeout)
+        assert start["type"] == "http.response.start", start
+        self.status = start["status"]
+        headers = {name.lower(): value for name, value in start["headers"]}
+        self.content_type = headers.get(b"content-type", b"").decode()
+        return self
+
+    async def event(self, timeout: float = 5) -> tuple[str, Any]:
+        """The next event (its name, and its data parsed as JSON when there is any), skipping
+        keep-alive comments."""
+        while True:
+            while b"\n\n" not in self.buffer:
+                assert not self.ended, "the stream ended"
+                output = await self.communicator.receive_output(timeout)
+                assert output["type"] == "http.response.body", output
+                self.buffer += output.get("body", b"")
+                self.ended = not output.get("more_body", False)
+            block, self.buffer = self.buffer.split(b"\n\n", 1)
+            fields = dict(line.split(b": ", 1) if b": " in line else (line.rstrip(b":"), b"")
+                          for line in block.split(b"\n") if not line.startswith(b":"))
+            if fields:
+                data = fields.get(b"data", b"").decode()
+                return fields[b"event"].decode(), json.loads(data) if data.strip() else None
+
+    async def result(self, timeout: float = 5) -> dict:
+        """The one `next` of a query, mutation or refusal, and its `complete`."""
+        name, payload = await self.event(timeout)
+        assert name == "next", (name, payload)
+        assert (await self.event(timeout))[0] == "complete"
+        return payload
+
+    async def close(self) -> None:
+        """The client goes away; returns once the application has finished the response."""
+        await self.communicator.send_input({"type": "http.disconnect"})
+        await self.communicator.wait(timeout=5)
 
 
 # -- Node clients ------------------------------------------------------------------------
