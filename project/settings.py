@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "channels",
     "corsheaders",
     "django_filters",
+    # /healthz and /readyz (project/health.py); the app adds `manage.py health_check`.
+    "health_check",
     # Before graphene_django so our offline GraphiQL template wins.
     "schema",
     "graphene_django",

@@ -5,13 +5,18 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path, re_path
 from graphql_jwt.decorators import jwt_cookie
+from health_check.checks import Cache, Database
 
 from products.media import serve_media
+from project.health import ChannelLayer, HealthView
 from schema.view import VitrineGraphQLView
 from subscriptions.sse import EventStream
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Liveness and readiness probes (project/health.py, docs/operations.md).
+    path("healthz", HealthView.as_view(checks=()), name="healthz"),
+    path("readyz", HealthView.as_view(checks=(Database, Cache, ChannelLayer)), name="readyz"),
     # jwt_cookie: sets the HttpOnly JWT cookies when tokenAuth/refreshToken ask for them.
     path("graphql/", jwt_cookie(
         VitrineGraphQLView.as_view(graphiql=True, event_stream=EventStream)
