@@ -1,8 +1,9 @@
 """Subscriptions against real servers: uvicorn subprocesses on the test database.
 
 - The real npm clients (`graphql-ws` createClient, subscriptions-transport-ws
-  SubscriptionClient; tests/ws_clients/) receive productCreated and productUpdated after
-  writes made over HTTP with the createProduct/updateProduct mutations.
+  SubscriptionClient, and `graphql-sse` createClient over Server-Sent Events;
+  tests/ws_clients/) receive productCreated and productUpdated after writes made over HTTP
+  with the createProduct/updateProduct mutations.
 - Two uvicorn processes sharing a real Redis (channels-redis): a subscriber on A receives an
   update made through B, and one made with the ORM in this test process.
 
@@ -80,6 +81,18 @@ def subscriber(server, library: str, queries: list[str], expect: int, params=Non
     return client
 
 
+def sse_subscriber(server, operations: list[dict], expect: int, headers=None) -> NodeClient:
+    client = NodeClient("subscribe-sse.mjs", {
+        "HTTP_URL": server.graphql_url, "OPERATIONS": json.dumps(operations),
+        "EXPECT": str(expect), "HEADERS": json.dumps(headers or {}),
+    })
+    client.wait_for("ready")
+    return client
+
+
+UPDATED_ONE = "subscription U($id: ID) { productUpdated(id: $id) { name } }"
+
+
 def events(client: NodeClient, count: int) -> list[dict]:
     found = [client.wait_for("event") for _ in range(count)]
     client.wait_for("done")
@@ -101,6 +114,29 @@ def test_npm_client_receives_created_and_updated_after_http_writes(
     assert updated["payload"] == {"data": {"productUpdated": {
         "name": "Live, renamed", "isPublished": True,
     }}}
+
+
+def test_graphql_sse_client_receives_created_and_updated_by_id(asgi_server, catalog,
+                                                              staff_key):
+    amp = to_global_id("Product", catalog["products"]["amp"].pk)
+    client = sse_subscriber(asgi_server, [
+        {"query": CREATED}, {"query": UPDATED_ONE, "variables": {"id": amp}},
+    ], expect=2)
+    create_product(asgi_server, staff_key, catalog["categories"]["books"], "Streamed")
+    update_product(asgi_server, staff_key, amp, name="Amp over SSE")
+    created, updated = events(client, 2)
+    assert created["payload"]["data"]["productCreated"]["name"] == "Streamed"
+    assert updated["payload"] == {"data": {"productUpdated": {"name": "Amp over SSE"}}}
+
+
+def test_graphql_sse_client_authenticates_with_headers(asgi_server, catalog, users, staff_key):
+    creator_key = ApiKey.issue(users["creator"], "creator")[1]
+    client = sse_subscriber(asgi_server, [{"query": UPDATED}], expect=1,
+                            headers={"X-API-Key": creator_key})
+    draft = catalog["products"]["draft"]  # the creator's own draft
+    update_product(asgi_server, staff_key, to_global_id("Product", draft.pk), name="Draft v3")
+    (event,) = events(client, 1)
+    assert event["payload"]["data"]["productUpdated"]["name"] == "Draft v3"
 
 
 def test_npm_client_authenticates_with_connection_params(asgi_server, catalog, users, staff_key):
@@ -134,9 +170,10 @@ def test_subscriber_on_a_receives_an_update_made_through_b(redis_servers, catalo
     server_a, server_b = redis_servers
     transport_client = subscriber(server_a, "graphql-ws", [UPDATED], expect=1)
     legacy_client = subscriber(server_a, "subscriptions-transport-ws", [UPDATED], expect=1)
+    sse_client = sse_subscriber(server_a, [{"query": UPDATED}], expect=1)
     novel = catalog["products"]["novel"]
     update_product(server_b, staff_key, to_global_id("Product", novel.pk), name="Via B")
-    for client in (transport_client, legacy_client):
+    for client in (transport_client, legacy_client, sse_client):
         (event,) = events(client, 1)
         assert event["payload"] == {"data": {"productUpdated": {
             "name": "Via B", "isPublished": True,

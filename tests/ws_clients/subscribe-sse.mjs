@@ -6,7 +6,8 @@
 // Lines: {"kind":"ready"} once every operation's stream is open (the server registers a
 // subscription before it answers), {"kind":"event","index":i,"payload":...},
 // {"kind":"complete","index":i}, {"kind":"done"}, or {"kind":"failed","error":...} (exit 1).
-// On SIGTERM every stream is disposed (the client goes away) and the script exits.
+// After the expected events, or on SIGTERM, every stream is disposed (the client goes away)
+// and the script exits.
 import { createClient } from 'graphql-sse';
 
 const operations = JSON.parse(process.env.OPERATIONS);
@@ -33,7 +34,11 @@ operations.forEach((operation, index) => {
     next: (payload) => {
       print({ kind: 'event', index, payload });
       received += 1;
-      if (received === expected) print({ kind: 'done' });
+      if (received === expected) {
+        print({ kind: 'done' });
+        client.dispose();
+        setTimeout(() => process.exit(0), 50);
+      }
     },
     error: fail,
     complete: () => print({ kind: 'complete', index }),
