@@ -191,7 +191,10 @@ def prepare(request: OperationRequest) -> PreparedOperation | OperationResult:
         client=request.context.client.bucket(request.context.user),
     )
     try:
-        return _prepare(request, record)
+        prepared = _prepare(request, record)
+        if isinstance(prepared, OperationResult):  # the document did not parse or validate
+            return _finish(prepared, record, request)
+        return prepared
     except RequestRefused as refused:
         return _finish(OperationResult.refusal(refused), record, request)
     except RecursionError:
@@ -211,7 +214,6 @@ def _prepare(request: OperationRequest, record: request_log.RequestRecord):
     schema = graphql_schema()
     entry, failures = document_cache.load(schema, query, limits)
     if failures:
-        record.add_codes(failures)
         return OperationResult(errors=failures, has_data=False)
     if register:
         persisted_queries.register(sha256, query)

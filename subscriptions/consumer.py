@@ -325,7 +325,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         # their arguments without any: an anonymous subscribe makes no thread hop at all,
         # which matters when thousands subscribe.
         prepared = pipeline.prepare(pipeline.OperationRequest(
-            payload["query"], payload.get("variables"), payload.get("operationName"),
+            payload.get("query"), payload.get("variables"), payload.get("operationName"),
             context, self.protocol.name, payload.get("extensions"),
         ))
         if isinstance(prepared, pipeline.PreparedOperation) and (

@@ -46,9 +46,13 @@ def _optional(payload: dict, name: str, kind: type) -> bool:
 
 
 def valid_operation_payload(payload: Any) -> bool:
+    """A document, or none with a persisted query's hash in `extensions` (APQ)."""
+    if not isinstance(payload, dict):
+        return False
+    persisted = isinstance(payload.get("extensions"), dict) and bool(
+        payload["extensions"].get("persistedQuery"))
     return (
-        isinstance(payload, dict)
-        and isinstance(payload.get("query"), str)
+        (isinstance(payload.get("query"), str) or (persisted and payload.get("query") is None))
         and _optional(payload, "variables", dict)
         and _optional(payload, "operationName", str)
         and _optional(payload, "extensions", dict)

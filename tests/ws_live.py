@@ -44,13 +44,16 @@ def async_test(function):
 class WsClient:
     """One websocket connection to the ASGI application at /graphql/."""
 
-    def __init__(self, *subprotocols: str, headers: list | None = None) -> None:
+    def __init__(self, *subprotocols: str, headers: list | None = None,
+                 client: tuple[str, int] | None = None) -> None:
         from project.asgi import application
 
         self.communicator = WebsocketCommunicator(
             application, "/graphql/", headers=[ORIGIN, *(headers or [])],
             subprotocols=list(subprotocols),
         )
+        if client is not None:  # read by the consumer once it runs, after this
+            self.communicator.scope["client"] = client
         self.subprotocol: str | None = None
 
     async def connect(self) -> str | None:
@@ -141,8 +144,10 @@ class WsClient:
         await self.communicator.disconnect()
 
 
-class SseClient:
-    """One GraphQL-over-SSE request to the ASGI application at /graphql/, read as it streams."""
+class AsgiPost:
+    """One JSON POST to the ASGI application at /graphql/ (the HTTP transport, in process)."""
+
+    accept = b"application/json"
 
     def __init__(self, body: dict, *, headers: list | None = None,
                  client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
@@ -154,9 +159,31 @@ class SseClient:
             "method": "POST", "scheme": "http", "path": "/graphql/", "raw_path": b"/graphql/",
             "query_string": b"", "root_path": "", "client": client,
             "server": ("testserver", 80),
-            "headers": [(b"host", b"testserver"), (b"accept", b"text/event-stream"),
+            "headers": [(b"host", b"testserver"), (b"accept", self.accept),
                         (b"content-type", b"application/json"), *(headers or [])],
         })
+
+    async def json(self, timeout: float = 5) -> dict:
+        await self.communicator.send_input(
+            {"type": "http.request", "body": self.body, "more_body": False})
+        start = await self.communicator.receive_output(timeout)
+        assert start["type"] == "http.response.start", start
+        body = b""
+        while True:
+            output = await self.communicator.receive_output(timeout)
+            body += output.get("body", b"")
+            if not output.get("more_body"):
+                return json.loads(body)
+
+
+class SseClient(AsgiPost):
+    """One GraphQL-over-SSE request to the ASGI application at /graphql/, read as it streams."""
+
+    accept = b"text/event-stream"
+
+    def __init__(self, body: dict, *, headers: list | None = None,
+                 client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
+        super().__init__(body, headers=headers, client=client)
         self.buffer = b""
         self.status: int | None = None
         self.content_type: str | None = None
