@@ -260,8 +260,9 @@ GRAPHQL_PERSISTED_QUERIES_FILE = os.environ.get("GRAPHQL_PERSISTED_QUERIES_FILE"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", "2621440"))
 
 # -- Outgoing webhooks (webhooks/, docs/webhooks.md) -------------------------------------------
-# Django's task framework (the django-tasks backport); deliveries run on the "webhooks" queue of
-# the database backend by default: `manage.py db_worker --queue-name webhooks` (bin/run starts one).
+# Django's task framework (the django-tasks backport): deliveries run on the "webhooks" queue,
+# by default of the database backend: `manage.py db_worker --queue-name webhooks` (bin/run
+# starts one).
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -273,7 +274,8 @@ TASKS = {
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 # Seconds before each retry (so 1 + len attempts); each delay varies by +/- WEBHOOK_RETRY_JITTER.
 WEBHOOK_RETRY_SCHEDULE = [
-    float(delay) for delay in env_list("WEBHOOK_RETRY_SCHEDULE", "5,60,300,1800,7200,28800")
+    float(delay)
+    for delay in env_list("WEBHOOK_RETRY_SCHEDULE", "5,60,300,1800,7200,28800,43200")
 ]
 WEBHOOK_RETRY_JITTER = float(os.environ.get("WEBHOOK_RETRY_JITTER", "0.2"))
 # One attempt's whole budget (connect, send, response); never more than 10 s.

@@ -385,3 +385,74 @@ def test_only_staff_manage_webhooks(users, quick_retries):
         {"id": to_global_id("WebhookEndpoint", endpoint.pk)},
     )
     assert node["data"]["node"] is None
+
+
+def test_an_attempt_past_its_budget_is_cut_off_and_retried(staff, catalog, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
+    with Receiver([(200, {}, 1.5), 200]) as receiver:
+        register(staff, receiver.url, ["PRODUCT_UPDATED"])
+        catalog["products"]["amp"].save()
+        run_worker_until(settled(1))
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+    first, second = sorted(receiver.wait_for(2), key=lambda request: request.at)
+    assert second.at - first.at < 1.2  # the first attempt did not wait for its answer
+
+
+def test_pending_deliveries_of_a_disabled_endpoint_fail_unsent(staff, catalog):
+    with Receiver() as receiver:
+        register(staff, receiver.url, ["PRODUCT_UPDATED"])
+        with transaction.atomic():
+            catalog["products"]["amp"].save()
+            WebhookEndpoint.objects.update(is_active=False)
+        run_worker_until(settled(1))
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("failed", 0)
+    assert delivery.last_error == "Not sent: the endpoint is disabled."
+    assert receiver.requests == []  # settled without a request: nothing more can come
+
+
+def test_webhooks_recover_enqueues_a_delivery_whose_task_was_lost(staff, catalog):
+    from django.core.management import call_command
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    with Receiver() as receiver:
+        register(staff, receiver.url, ["PRODUCT_UPDATED"])
+        catalog["products"]["amp"].save()
+        DBTaskResult.objects.all().delete()  # as if the process died before enqueuing
+        WebhookDelivery.objects.update(next_attempt_at=timezone.now()
+                                       - timezone.timedelta(minutes=2))
+        call_command("webhooks_recover")
+        run_worker_until(settled(1))
+        assert len(receiver.wait_for(1)) == 1
+
+
+def test_retry_delays_and_retry_after(settings):
+    import datetime
+
+    from webhooks.retry import is_retryable, next_delay, retry_after_seconds
+
+    settings.WEBHOOK_RETRY_SCHEDULE = [5.0, 60.0]
+    settings.WEBHOOK_RETRY_JITTER = 0.2
+    assert all(4.0 <= next_delay(1, None) <= 6.0 for _ in range(50))
+    assert 48.0 <= next_delay(2, None) <= 72.0 and next_delay(3, None) is None
+    assert next_delay(1, 120.0) == 120.0  # later, never earlier
+    assert next_delay(1, 10 * 86400.0) == 86400.0  # but not beyond a day
+    now = datetime.datetime(2027, 1, 1, 9, 0, tzinfo=datetime.UTC)
+    assert retry_after_seconds("30", now) == 30.0
+    assert retry_after_seconds("Fri, 01 Jan 2027 09:01:00 GMT", now) == 60.0
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+    assert [is_retryable(s) for s in (None, 429, 500, 503, 400, 404, 301)] == [
+        True, True, True, True, False, False, False]
+
+
+def test_address_kinds():
+    from webhooks.safety import address_kind
+
+    assert address_kind("8.8.8.8") is None and address_kind("2606:4700::1111") is None
+    assert [address_kind(a) for a in ("127.0.0.1", "::1", "10.1.2.3", "192.168.0.1",
+                                      "169.254.169.254", "fd00:ec2::254", "169.254.1.1",
+                                      "100.64.0.1", "0.0.0.0", "::ffff:10.0.0.1")] == [
+        "loopback", "loopback", "private", "private", "cloud metadata", "cloud metadata",
+        "link-local", "non-public", "unspecified", "private"]

@@ -27,7 +27,8 @@ PRODUCTS, ROUNDS = 250, 4  # 1,000 events: four updates of each of 250 products
 
 def start_worker(database: str, log_path) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url(os.environ["DATABASE_URL"], database),
-           "DEBUG": "0", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+           "DEBUG": "0", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+           "DATABASE_CONN_MAX_AGE": "600"}  # as docs/webhooks.md advises for workers
     with open(log_path, "wb") as log:
         return subprocess.Popen(
             [sys.executable, "manage.py", "db_worker", "--queue-name", "webhooks",

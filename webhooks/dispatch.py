@@ -62,23 +62,15 @@ def start(event_id: int, delivery_ids: list[int]) -> None:
 
 
 def deliver(delivery_id: int) -> str:
-    if _fail_if_endpoint_disabled(delivery_id):
-        return "endpoint disabled"
     delivery = claim(delivery_id)
     if delivery is None:
         return "not due, held elsewhere, settled, or behind an earlier delivery"
+    if not delivery.endpoint.is_active:
+        # Not an attempt: the claim's count is taken back.
+        _settle(delivery, FAILED, attempts=F("attempts") - 1, locked_until=None,
+                last_error="Not sent: the endpoint is disabled.")
+        return "endpoint disabled"
     return record(delivery, attempt(delivery))
-
-
-def _fail_if_endpoint_disabled(delivery_id: int) -> bool:
-    disabled = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=PENDING, endpoint__is_active=False
-    )
-    if not disabled.update(status=FAILED, next_attempt_at=None,
-                           last_error="Not sent: the endpoint is disabled."):
-        return False
-    _kick_next(WebhookDelivery.objects.get(pk=delivery_id))
-    return True
 
 
 def claim(delivery_id: int) -> WebhookDelivery | None:
@@ -135,8 +127,8 @@ def record(delivery: WebhookDelivery, outcome: Outcome) -> str:
               "response_excerpt": outcome.excerpt, "last_error": outcome.error}
     if outcome.ok:
         _settle(delivery, SUCCEEDED, delivered_at=timezone.now(), **fields)
-        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, consecutive_failures__gt=0) \
-            .update(consecutive_failures=0)
+        if delivery.endpoint.consecutive_failures:
+            WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(consecutive_failures=0)
         return "succeeded"
     delay = next_delay(delivery.attempts, outcome.retry_after) if outcome.retryable else None
     if delay is None:

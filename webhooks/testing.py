@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -19,7 +19,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int
-    at: float = field(default_factory=time.time)
+    at: float  # time.time() when the request arrived
 
     @property
     def webhook_id(self) -> str:
@@ -27,7 +27,7 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, script: list[int | tuple[int, dict[str, str]]] | None = None) -> None:
+    def __init__(self, script: list[int | tuple] | None = None) -> None:
         self.script = list(script or [])
         self.requests: list[Received] = []
         self.parallel_duplicates: list[str] = []
@@ -49,27 +49,35 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def _answer(self) -> tuple[int, dict[str, str]]:
+    def _answer(self) -> tuple[int, dict[str, str], float]:
+        """The next step: a status, or (status, headers[, seconds to wait before answering])."""
         with self._changed:
             step = self.script.pop(0) if self.script else 200
-        return step if isinstance(step, tuple) else (step, {})
+        status, headers, delay = (*step, 0.0)[:3] if isinstance(step, tuple) else (step, {}, 0.0)
+        return status, headers, delay
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                arrived = time.time()
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 receiver._begin(headers.get("webhook-id", ""))
-                status, extra = receiver._answer()
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-                receiver._end(Received(headers, body, status))
+                status, extra, delay = receiver._answer()
+                try:
+                    time.sleep(delay)
+                    self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (its time budget): recorded all the same
+                finally:
+                    receiver._end(Received(headers, body, status, arrived))
 
             def log_message(self, *args) -> None:
                 pass
