@@ -201,3 +201,57 @@ async def test_every_transport_reports_the_same(case, catalog, users, caplog, mo
             assert outcome.cost == http.cost, transport
     assert len(http.log) == 1
     assert sorted(set(http.codes)) == sorted(set(http.log[0]["codes"]))
+
+
+SIGN_IN = ('mutation S($name: String!) { tokenAuth(input: {username: $name, '
+           'password: "wrong"}) { token } }')
+
+
+async def _sign_in_over_websocket(address: str, name: str) -> list[str]:
+    client = WsClient(TRANSPORT, client=(address, 40000))
+    await client.open()
+    await client.send({"id": "1", "type": "subscribe",
+                       "payload": {"query": SIGN_IN, "variables": {"name": name}}})
+    payload = (await client.receive())["payload"]
+    await client.close()
+    return _codes(payload.get("errors"))
+
+
+@async_test
+async def test_failed_sign_ins_are_counted_per_client_address_on_every_transport(db):
+    caches["default"].clear()
+    with override_settings(AUTH_RATE_LIMIT_IP_FAILURES=3, AUTH_RATE_LIMIT_ACCOUNT_FAILURES=99):
+        for attempt in range(3):
+            assert await _sign_in_over_websocket(ADDRESS, f"guess{attempt}") == [
+                "UNAUTHENTICATED"]
+        assert await _sign_in_over_websocket(ADDRESS, "guess3") == ["RATE_LIMITED"]
+        # Another address is not locked out by this one's failures.
+        assert await _sign_in_over_websocket("203.0.113.80", "guess4") == ["UNAUTHENTICATED"]
+        over_http = await AsgiPost({"query": SIGN_IN, "variables": {"name": "guess5"}},
+                                   client=(ADDRESS, 40000)).json()
+        assert _codes(over_http["errors"]) == ["RATE_LIMITED"]
+
+
+@async_test
+async def test_failed_credentials_lock_out_their_address_even_with_a_valid_one(users):
+    caches["default"].clear()
+    token = await database_sync_to_async(get_token)(users["staff"])
+    with override_settings(AUTH_RATE_LIMIT_IP_FAILURES=2):
+        for _ in range(2):
+            client = WsClient(TRANSPORT, client=(ADDRESS, 40000))
+            await client.connect()
+            await client.send({"type": "connection_init",
+                               "payload": {"apiKey": "vit_not_a_real_key"}})
+            assert await client.closed() == 4403
+        # Now even a valid token from that address is refused (by one cache read).
+        locked = WsClient(TRANSPORT, client=(ADDRESS, 40000))
+        await locked.connect()
+        await locked.send({"type": "connection_init",
+                           "payload": {"authorization": f"Bearer {token}"}})
+        assert await locked.closed() == 4403
+        elsewhere = await WsClient(TRANSPORT, client=("203.0.113.80", 40000)).open(
+            {"authorization": f"Bearer {token}"})
+        await elsewhere.close()
+        over_http = await AsgiPost({"query": CATALOG}, client=(ADDRESS, 40000), headers=[
+            (b"authorization", f"Bearer {token}".encode())]).json()
+        assert _codes(over_http["errors"]) == ["RATE_LIMITED"]
