@@ -9,8 +9,8 @@ Per database it creates a fresh one (SQLite: var/bench-webhooks.sqlite3; Postgre
 one), migrates it, starts one `manage.py db_worker --queue-name webhooks` process as bin/run
 does (its polling `--interval` is bin/run's WEBHOOK_WORKER_INTERVAL), registers a receiver on
 loopback (this process: webhooks.testing.Receiver, the tests' receiver), and measures for
-every event the time from the commit of its write (time.time() right after the transaction
-block) to the moment the receiver got the request. Two workloads:
+every event the time from the commit of its write (time.time() in the transaction's first
+on_commit callback) to the moment the receiver got the request. Two workloads:
 
 - **paced**: `--events` product updates, one transaction each, `--pace` seconds apart — a
   steady catalog below the worker's capacity; the latency is polling plus one delivery;
@@ -92,28 +92,36 @@ def update(product, label: str) -> None:
     product.save(update_fields=["description", "updated_at"])
 
 
-def paced(products, pace: float) -> dict[str, float]:
+def committing(products, label: str) -> float:
+    """Update `products` in one transaction; the time of its commit.
+
+    Stamped by the transaction's first on_commit callback, which runs right after the commit
+    and before the ones enqueuing the deliveries (they run in the order they were added)."""
     from django.db import transaction
+
+    stamp: list[float] = []
+    with transaction.atomic():
+        transaction.on_commit(lambda: stamp.append(time.time()))
+        for product in products:
+            update(product, label)
+    return stamp[0]
+
+
+def paced(products, pace: float) -> dict[str, float]:
     from graphql_relay import to_global_id
 
     committed = {}
     for product in products:
-        with transaction.atomic():
-            update(product, "paced")
-        committed[to_global_id("Product", product.pk)] = time.time()
+        committed[to_global_id("Product", product.pk)] = committing([product], "paced")
         time.sleep(pace)
     return committed
 
 
 def burst(products) -> dict[str, float]:
-    from django.db import transaction
     from graphql_relay import to_global_id
 
-    with transaction.atomic():
-        for product in products:
-            update(product, "burst")
-    now = time.time()
-    return {to_global_id("Product", product.pk): now for product in products}
+    at = committing(products, "burst")
+    return {to_global_id("Product", product.pk): at for product in products}
 
 
 def latencies(receiver, start: int, committed: dict[str, float]) -> list[float]:

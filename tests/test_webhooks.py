@@ -190,7 +190,7 @@ def closed_port_url() -> str:
 DELIVERIES = """query { webhookEndpoints(first: 5) { edges { node { id isActive disabledReason
   deliveries(first: 5, status: FAILED) { totalCount edges { node {
     id status eventType webhookId attempts lastStatusCode lastError responseExcerpt
-    nextAttemptAt deliveredAt payload } } } } } } }"""
+    nextAttemptAt deliveredAt payload endpoint { id } } } } } } } }"""
 
 
 def test_a_receiver_down_for_the_retry_window_leaves_a_visible_failure_then_redelivery(
@@ -206,6 +206,7 @@ def test_a_receiver_down_for_the_retry_window_leaves_a_visible_failure_then_rede
     assert failed["status"] == "FAILED" and failed["attempts"] == 3
     assert failed["lastStatusCode"] is None and failed["lastError"].startswith("Connection")
     assert failed["nextAttemptAt"] is None and failed["eventType"] == "product.updated"
+    assert failed["endpoint"] == {"id": endpoint_id}
 
     admin = Client()
     users["staff"].is_superuser = True
@@ -456,3 +457,20 @@ def test_address_kinds():
                                       "100.64.0.1", "0.0.0.0", "::ffff:10.0.0.1")] == [
         "loopback", "loopback", "private", "private", "cloud metadata", "cloud metadata",
         "link-local", "non-public", "unspecified", "private"]
+
+
+def test_a_page_of_deliveries_costs_the_same_queries_for_2_and_20(staff, catalog):
+    from tests.conftest import count_queries
+
+    endpoint_id, _ = register(staff, closed_port_url(), ["PRODUCT_UPDATED"])
+    query = ("query($first: Int!) { webhookEndpoints(first: 1) { edges { node { "
+             "deliveries(first: $first) { edges { node { eventType webhookId payload "
+             "status endpoint { url } } } } } } } }")
+    for _ in range(20):
+        catalog["products"]["amp"].save()
+    few, _ = count_queries(staff, query, {"first": 2})
+    many, data = count_queries(staff, query, {"first": 20})
+    edges = data["webhookEndpoints"]["edges"][0]["node"]["deliveries"]["edges"]
+    assert len(edges) == 20 and few == many
+    assert {edge["node"]["endpoint"]["url"] for edge in edges} == {
+        WebhookEndpoint.objects.get().url}

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -34,6 +35,8 @@ SUCCEEDED = WebhookDelivery.Status.SUCCEEDED
 FAILED = WebhookDelivery.Status.FAILED
 # A claim outlives the longest attempt by this much.
 LEASE_MARGIN = datetime.timedelta(seconds=30)
+# Deliveries recorded in this thread's open transactions, per database (see `schedule`).
+_pending = threading.local()
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,35 @@ def enqueue(delivery_id: int, at: datetime.datetime | None = None) -> None:
     (deliver if at is None else deliver.using(run_after=at)).enqueue(delivery_id)
 
 
-def start(event_id: int, delivery_ids: list[int]) -> None:
-    """After commit: render a body left for later, then enqueue the deliveries."""
-    event = WebhookEvent.objects.filter(pk=event_id, body="").first()
-    if event is not None:
+def schedule(event_id: int, delivery_ids: list[int], *, render: bool,
+             using: str = "default") -> None:
+    """Enqueue these deliveries when the current transaction commits (`render`: the event's
+    body is still to be written then).
+
+    A transaction recording many events (an import) enqueues them all in one transaction of
+    the task queue's, not one each: the first on_commit callback flushes everything this
+    thread has collected, the later ones find nothing left. Deliveries of a rolled-back
+    savepoint may be flushed too; their tasks find no pending delivery and do nothing.
+    """
+    _collected(using).append((event_id, delivery_ids, render))
+    # robust: a failed enqueue must not fail the committed write; webhooks_recover retries it.
+    transaction.on_commit(partial(flush, using), using=using, robust=True)
+
+
+def _collected(using: str) -> list[tuple[int, list[int], bool]]:
+    return _pending.__dict__.setdefault(using, [])
+
+
+def flush(using: str = "default") -> None:
+    collected, _pending.__dict__[using] = _collected(using), []
+    for event in WebhookEvent.objects.filter(
+        pk__in=[event_id for event_id, _, render in collected if render], body=""
+    ):
         render_pending(event)
-    for delivery_id in delivery_ids:
-        enqueue(delivery_id)
+    with transaction.atomic(using=using):
+        for _, delivery_ids, _ in collected:
+            for delivery_id in delivery_ids:
+                enqueue(delivery_id)
 
 
 def deliver(delivery_id: int) -> str:
@@ -138,7 +163,7 @@ def record(delivery: WebhookDelivery, outcome: Outcome) -> str:
     at = timezone.now() + datetime.timedelta(seconds=delay)
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=at, **fields)
-        transaction.on_commit(partial(enqueue, delivery.pk, at))
+        transaction.on_commit(partial(enqueue, delivery.pk, at), robust=True)
     return f"{outcome.error}; retry in {delay:.1f} s"
 
 

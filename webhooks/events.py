@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save
 from django.utils import timezone
 from graphql_relay import to_global_id
@@ -56,9 +55,8 @@ def record(event_type: str, instance, render: Callable[[], dict] | None, using: 
     )
     from webhooks import dispatch
 
-    transaction.on_commit(
-        partial(dispatch.start, event.pk, [delivery.pk for delivery in deliveries]), using=using
-    )
+    dispatch.schedule(event.pk, [delivery.pk for delivery in deliveries],
+                      render=render is None, using=using)
 
 
 def on_product_saved(sender, instance, created, raw=False, using="default", **kwargs) -> None:
@@ -77,8 +75,9 @@ def on_review_saved(sender, instance, created, raw=False, using="default", **kwa
 
 
 def on_order_loaded(sender, instance, **kwargs) -> None:
-    """Remember the status as loaded, to tell a cancellation from a later save."""
-    instance._webhooks_status = instance.status if instance.pk else None
+    """Remember the status as loaded, to tell a cancellation from a later save. A row loaded
+    without its status (lean rows) is not read again for it: that would cost a query."""
+    instance._webhooks_status = instance.__dict__.get("status") if instance.pk else None
 
 
 def on_order_saved(sender, instance, created, raw=False, using="default", **kwargs) -> None:
@@ -86,7 +85,8 @@ def on_order_saved(sender, instance, created, raw=False, using="default", **kwar
         return
     if created:
         record(ORDER_PLACED, instance, None, using)
-    elif instance.status == "cancelled" and instance._webhooks_status != "cancelled":
+    elif instance.status == "cancelled" and getattr(instance, "_webhooks_status",
+                                                    None) != "cancelled":
         record(ORDER_CANCELLED, instance, partial(payloads.order, instance), using)
     instance._webhooks_status = instance.status
 

@@ -7,7 +7,6 @@ FORBIDDEN for who is asking.
 from __future__ import annotations
 
 import datetime
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -125,7 +124,7 @@ def _queue(event: WebhookEvent, endpoint: WebhookEndpoint) -> WebhookDelivery:
         endpoint=endpoint, event=event, object_key=event.object_key,
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(partial(dispatch.start, event.pk, [delivery.pk]))
+    dispatch.schedule(event.pk, [delivery.pk], render=not event.body)
     return delivery
 
 

@@ -1,14 +1,19 @@
 """GraphQL types of webhook endpoints and deliveries; only staff ever see them."""
 from __future__ import annotations
 
+from operator import attrgetter
+
 import graphene
 from graphene_django import DjangoObjectType
+from graphene_django.utils import bypass_get_queryset
 
+from dataloaders.registry import get_loader
 from products.querysets import is_staff
 from schema.descriptions import describe_fields
 from schema.node import Node
 from schema.pagination import BoundedConnectionField, CountableConnection
 from webhooks.catalog import EVENT_TYPES
+from webhooks.loaders import WebhookEndpointByIdLoader, WebhookEventByIdLoader
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -101,14 +106,24 @@ class WebhookDeliveryType(StaffOnly, DjangoObjectType):
     def resolve_status(self, info):
         return WebhookDeliveryStatus.get(self.status)
 
-    def resolve_event_type(self, info) -> str:
-        return self.event.type
+    # graphene-django's get_node detour for foreign keys would assign the loader's Deferred
+    # to the model instance (as products/types.py notes).
+    @bypass_get_queryset
+    def resolve_endpoint(self, info):
+        return get_loader(info, WebhookEndpointByIdLoader).load(self.endpoint_id)
 
-    def resolve_webhook_id(self, info) -> str:
-        return self.event.webhook_id
+    def resolve_event_type(self, info):
+        return _event(info, self).then(attrgetter("type"))
 
-    def resolve_payload(self, info) -> str:
-        return self.event.body
+    def resolve_webhook_id(self, info):
+        return _event(info, self).then(attrgetter("webhook_id"))
+
+    def resolve_payload(self, info):
+        return _event(info, self).then(attrgetter("body"))
+
+
+def _event(info, delivery: WebhookDelivery):
+    return get_loader(info, WebhookEventByIdLoader).load(delivery.event_id)
 
 
 @describe_fields(
@@ -152,7 +167,7 @@ class WebhookEndpointType(StaffOnly, DjangoObjectType):
         return [WebhookEventType.get(name) for name in self.event_types]
 
     def resolve_deliveries(self, info, status=None, **kwargs):
-        deliveries = WebhookDelivery.objects.filter(endpoint_id=self.pk).select_related("event")
+        deliveries = WebhookDelivery.objects.filter(endpoint_id=self.pk)
         if status is not None:
             deliveries = deliveries.filter(status=event_type_value(status))
         return deliveries
