@@ -102,6 +102,15 @@ class Product(models.Model):
         if not self.slug:
             self.slug = unique_slug(Product, self.name, 220)
         super().save(*args, **kwargs)
+        self.published_when_loaded = self.is_published
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Remember whether the row was published when loaded: an update's live event tells
+        the subscribers who saw it that it left their view (subscriptions/events.py)."""
+        product = super().from_db(db, field_names, values)
+        product.published_when_loaded = product.__dict__.get("is_published")
+        return product
 
     @property
     def is_available(self) -> bool:

@@ -1,4 +1,4 @@
-"""Live catalog events: productCreated, productUpdated(id), productDeleted.
+"""Live catalog events: productCreated, productUpdated(id), productDeleted, productRemoved.
 
 The websocket transport (subscriptions/) executes these root fields once per event with the
 event as root value — `{"event": "created" | "updated" | "deleted" | None, "id": pk,
@@ -11,10 +11,15 @@ publishing a draft makes its next update reach anonymous subscribers and unpubli
 later updates from them; a deleted product is rebuilt from its snapshot and checked with
 `is_visible_to` as it was when deleted. Payloads are full `Product` objects: every field
 resolves with the same types and loaders as queries.
+
+`productRemoved` tells a subscriber that a product they could see has left their view (it
+was unpublished, or its creator's draft rights went): only its ID, so a client drops it from
+what it shows, and nothing of what it can no longer see.
 """
 from __future__ import annotations
 
 import graphene
+from graphql_relay import to_global_id
 
 from dataloaders.catalog import ProductByIdLoader
 from dataloaders.registry import get_loader
@@ -51,6 +56,28 @@ def deleted_product(root: dict, info) -> Product:
     return product
 
 
+class ProductRemoval(graphene.ObjectType):
+    """A product you could see is no longer visible to you (it was unpublished): drop it."""
+
+    id = graphene.ID(required=True, description="The global ID of the product to drop.")
+
+
+def removed_product(root: dict, info) -> ProductRemoval:
+    if root.get("event") != UPDATED or root.get("was_published") is None:
+        raise SkipEvent(UPDATED)
+    before = Product(pk=root["id"], is_published=root["was_published"],
+                     created_by_id=root.get("created_by_id"))
+    if not Product.objects.is_visible_to(info.context.user, before):
+        raise SkipEvent(UPDATED)  # they never saw it
+
+    def gone(product):
+        if product is not None:
+            raise SkipEvent(UPDATED)  # still visible: productUpdated tells them the rest
+        return ProductRemoval(id=to_global_id("Product", root["id"]))
+
+    return get_loader(info, ProductByIdLoader).load(root["id"]).then(gone)
+
+
 class Subscription(graphene.ObjectType):
     product_created = graphene.Field(
         graphene.NonNull(ProductType),
@@ -66,6 +93,11 @@ class Subscription(graphene.ObjectType):
         description="A product was deleted; its last state, to those who could see it.",
     )
 
+    product_removed = graphene.Field(
+        graphene.NonNull(ProductRemoval),
+        description="A product you could see left your view (unpublished): only its ID.",
+    )
+
     def resolve_product_created(root, info):
         return visible_product(root, info, CREATED)
 
@@ -75,3 +107,6 @@ class Subscription(graphene.ObjectType):
 
     def resolve_product_deleted(root, info):
         return deleted_product(root, info)
+
+    def resolve_product_removed(root, info):
+        return removed_product(root, info)

@@ -14,6 +14,12 @@ else from the environment variable of the same name, else the default:
 - SUBSCRIPTIONS_KEEPALIVE (12 s): interval of the legacy protocol's `ka` messages (the
   subscriptions-transport-ws client gives up after 30 s without one).
 - SUBSCRIPTIONS_GROUP ("products"): the channel-layer group product events are sent to.
+- SUBSCRIPTIONS_EVENT_RETENTION (3600 s): how long published events stay in the outbox
+  (subscriptions/outbox.py), for hubs catching up after the channel layer lost some.
+- SUBSCRIPTIONS_CATCH_UP_INTERVAL (2 s): how often a hub re-joins its group and reads the
+  outbox for events the layer did not bring (with Redis only).
+- SUBSCRIPTIONS_SLOW_CLIENT_SECONDS (30 s): a websocket whose send queue stays full this long
+  is closed with 4008 (subscriptions/consumer.py), before the server's keepalive would.
 - SUBSCRIPTIONS_COMMIT_TIMESTAMPS (off; env SUBSCRIPTIONS_COMMIT_TIMESTAMPS=1): add
   `extensions.committedAt` (the publisher's clock at commit, epoch seconds) to every event,
   which bench/fanout.py uses to measure commit-to-delivery latency.
@@ -37,6 +43,9 @@ DEFAULTS = {
     "SUBSCRIPTIONS_SEND_QUEUE": _env("SUBSCRIPTIONS_SEND_QUEUE", 100, int),
     "SUBSCRIPTIONS_KEEPALIVE": _env("SUBSCRIPTIONS_KEEPALIVE", 12.0, float),
     "SUBSCRIPTIONS_GROUP": _env("SUBSCRIPTIONS_GROUP", "products"),
+    "SUBSCRIPTIONS_EVENT_RETENTION": _env("SUBSCRIPTIONS_EVENT_RETENTION", 3600.0, float),
+    "SUBSCRIPTIONS_CATCH_UP_INTERVAL": _env("SUBSCRIPTIONS_CATCH_UP_INTERVAL", 2.0, float),
+    "SUBSCRIPTIONS_SLOW_CLIENT_SECONDS": _env("SUBSCRIPTIONS_SLOW_CLIENT_SECONDS", 30.0, float),
     "SUBSCRIPTIONS_COMMIT_TIMESTAMPS": os.environ.get("SUBSCRIPTIONS_COMMIT_TIMESTAMPS") == "1",
 }
 

@@ -26,7 +26,9 @@ SUBSCRIPTIONS_SEND_QUEUE. When a slow client lets that many events pile up, the 
 waiting event is dropped and the connection is kept; the next event delivered for that
 operation carries `extensions.droppedEvents` (how many were dropped for it since the last
 delivery), so the client knows to refetch. Protocol messages (acks, pongs, results of
-queries, completes, errors) are never dropped.
+queries, completes, errors) are never dropped. A client whose queue stays full for
+SUBSCRIPTIONS_SLOW_CLIENT_SECONDS (it stopped reading) is closed with 4008, before the
+server's own keepalive would close it with an anonymous 1011.
 
 Disconnecting removes every subscription from the hub and cancels the connection's tasks.
 """
@@ -80,6 +82,8 @@ INIT_TIMEOUT = 4408
 DUPLICATE_SUBSCRIBER = 4409
 TOO_MANY_INIT = 4429
 INTERNAL_ERROR = 4500
+# Ours: the client stopped reading; its send queue stayed full (SUBSCRIPTIONS_SLOW_CLIENT_SECONDS).
+SLOW_CLIENT = 4008
 
 TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
 
@@ -174,6 +178,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         self.outbox: deque | None = None  # created when something is queued
         self.queued_events = 0
         self.dropped: dict[str, int] = {}
+        self.backlogged_since: float | None = None  # since when the send queue is full
         self.closed = False
         self.initialised = False  # connection_init received
         self.acknowledged = False  # connection_ack sent
@@ -406,10 +411,32 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         if self.closed or op_id not in self.operations:
             return
         if self.queued_events >= setting("SUBSCRIPTIONS_SEND_QUEUE"):
+            if self._too_slow():
+                return
             self._drop_oldest_event()
         self._outbox().append(("event", op_id, payload_json, payload))
         self.queued_events += 1
         self._wake_writer(eager)
+
+    def _too_slow(self) -> bool:
+        """Whether the client has let its queue stay full for SUBSCRIPTIONS_SLOW_CLIENT_SECONDS;
+        if so, close it now with 4008 (it reconnects and refetches) rather than let the
+        server's keepalive drop it anonymously (1011) with its events."""
+        now = time.monotonic()
+        if self.backlogged_since is None:
+            self.backlogged_since = now
+            return False
+        if now - self.backlogged_since < setting("SUBSCRIPTIONS_SLOW_CLIENT_SECONDS"):
+            return False
+        logger.warning("Closing a websocket that stopped reading (%d events waiting)",
+                       self.queued_events)
+        self.closed = True
+        self.outbox = None
+        if isinstance(self.writer, asyncio.Task):
+            self.writer.cancel()  # stuck on a write the client will not read
+        self.writer = None
+        self.spawn(self.close(code=SLOW_CLIENT, reason="Client too slow"))
+        return True
 
     def _drop_oldest_event(self) -> None:
         for index, item in enumerate(self.outbox or ()):
@@ -477,6 +504,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
                     return
                 if kind == "event":
                     self.queued_events -= 1
+                    self.backlogged_since = None  # it reads again
                     if op_id not in self.operations:
                         continue
                     dropped = self.dropped.pop(op_id, 0)

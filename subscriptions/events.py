@@ -1,41 +1,37 @@
-"""Product events: published to the channel layer after the write commits, never before.
+"""Product events: recorded with the write, published after it commits, never before.
 
 Every save or delete of a `Product` (ORM, admin, mutations, shell) fires Django's
-`post_save`/`post_delete`; the handlers below register a `transaction.on_commit` callback
-that sends one message to the channel-layer group (SUBSCRIPTIONS_GROUP, "products"). A write
-whose transaction rolls back publishes nothing. With REDIS_URL set the layer is
-channels-redis, so every server process sharing that Redis receives the event.
+`post_save`/`post_delete`, and so does every save or delete of a `Review` (its product's
+rating and review count change): the handlers below record one event in the writing
+transaction (subscriptions/outbox.py), published to the channel-layer group
+(SUBSCRIPTIONS_GROUP, "products") once it commits. A write whose transaction rolls back
+publishes nothing. With REDIS_URL set the layer is channels-redis, so every server process
+sharing that Redis receives the event, and one committed while Redis is down is published
+when it is back.
 
-The message carries only what the subscribers' resolvers need to load the product again
-(the id), plus, for a delete, a snapshot of the row, since it no longer exists to be loaded:
+The message carries only what the subscribers' resolvers need to load the product again (the
+id), plus, for a delete, a snapshot of the row (it no longer exists to be loaded), and, for an
+update, whether the product was published before it (so a subscriber who saw it learns it
+left their view: `productRemoved`):
 
-    {"type": "product.event", "event": "created" | "updated" | "deleted", "id": 42,
-     "snapshot": {...} | None, "committed_at": <time.time() at commit>}
+    {"type": "product.event", "event_id": 7, "event": "created" | "updated" | "deleted",
+     "id": 42, "snapshot": {...} | None, "was_published": bool | None,
+     "created_by_id": 3 | None, "committed_at": <epoch seconds>}
 
-Visibility is *not* decided here: each subscriber's resolution applies
-`Product.objects.visible_to(viewer)` when the event arrives (products/subscriptions.py).
+Visibility is *not* decided here: each subscriber's resolution applies the catalog's rule
+when the event arrives (products/subscriptions.py).
 """
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from contextlib import contextmanager
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-
-from subscriptions.conf import setting
-
-logger = logging.getLogger("vitrine.subscriptions")
 
 CREATED = "created"
 UPDATED = "updated"
 DELETED = "deleted"
-MESSAGE_TYPE = "product.event"
 
 _muted = threading.local()
 
@@ -69,50 +65,46 @@ def snapshot(product) -> dict[str, Any]:
     return values
 
 
-def event_message(event: str, product_id: int, product_snapshot: dict | None = None) -> dict:
-    return {
-        "type": MESSAGE_TYPE,
-        "event": event,
-        "id": product_id,
-        "snapshot": product_snapshot,
-        "committed_at": time.time(),
-    }
-
-
-def send_event(event: str, product_id: int, product_snapshot: dict | None = None) -> None:
-    """Send one event to the group now. Failures are logged: the write already committed."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = event_message(event, product_id, product_snapshot)
-    try:
-        async_to_sync(layer.group_send)(setting("SUBSCRIPTIONS_GROUP"), message)
-    except Exception:
-        logger.exception("Could not publish product %s event for product %s", event, product_id)
-
-
 def publish(event: str, product_id: int, product_snapshot: dict | None = None,
-            using: str | None = None) -> None:
-    """Publish when the current transaction commits (at once outside a transaction)."""
+            using: str | None = None, *, was_published: bool | None = None,
+            created_by_id: int | None = None) -> None:
+    """Record an event in the current transaction (published once it commits)."""
     if getattr(_muted, "value", False):
         return
-    transaction.on_commit(
-        lambda: send_event(event, product_id, product_snapshot), using=using
-    )
+    from subscriptions import outbox
+
+    outbox.record(event, product_id, snapshot=product_snapshot, was_published=was_published,
+                  created_by_id=created_by_id, using=using)
 
 
 def on_product_saved(sender, instance, created, raw=False, using=None, **kwargs) -> None:
     if raw:  # loaddata
         return
-    publish(CREATED if created else UPDATED, instance.pk, using=using)
+    if created:
+        publish(CREATED, instance.pk, using=using)
+        return
+    # As loaded (Product.from_db): who could see it before this save.
+    publish(UPDATED, instance.pk, using=using,
+            was_published=getattr(instance, "published_when_loaded", None),
+            created_by_id=instance.created_by_id)
 
 
 def on_product_deleted(sender, instance, using=None, **kwargs) -> None:
     publish(DELETED, instance.pk, snapshot(instance), using=using)
 
 
+def on_review_changed(sender, instance, raw=False, using=None, **kwargs) -> None:
+    """A review's write changes its product's `avgRating` and `reviewCount`."""
+    if raw:
+        return
+    publish(UPDATED, instance.product_id, using=using)
+
+
 def connect_signals() -> None:
-    from products.models import Product
+    from products.models import Product, Review
 
     post_save.connect(on_product_saved, sender=Product, dispatch_uid="subscriptions.saved")
     post_delete.connect(on_product_deleted, sender=Product, dispatch_uid="subscriptions.deleted")
+    post_save.connect(on_review_changed, sender=Review, dispatch_uid="subscriptions.review")
+    post_delete.connect(on_review_changed, sender=Review,
+                        dispatch_uid="subscriptions.review-deleted")

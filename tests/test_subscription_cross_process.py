@@ -108,12 +108,12 @@ def test_npm_client_receives_created_and_updated_after_http_writes(
     product_id = create_product(asgi_server, staff_key, catalog["categories"]["books"], "Live")
     update_product(asgi_server, staff_key, product_id, name="Live, renamed")
     created, updated = events(client, 2)
-    assert created["payload"] == {"data": {"productCreated": {
+    assert created["payload"]["data"] == {"productCreated": {
         "name": "Live", "price": "12.50", "category": {"name": "Books"},
-    }}}
-    assert updated["payload"] == {"data": {"productUpdated": {
+    }}
+    assert updated["payload"]["data"] == {"productUpdated": {
         "name": "Live, renamed", "isPublished": True,
-    }}}
+    }}
 
 
 def test_graphql_sse_client_receives_created_and_updated_by_id(asgi_server, catalog,
@@ -126,7 +126,7 @@ def test_graphql_sse_client_receives_created_and_updated_by_id(asgi_server, cata
     update_product(asgi_server, staff_key, amp, name="Amp over SSE")
     created, updated = events(client, 2)
     assert created["payload"]["data"]["productCreated"]["name"] == "Streamed"
-    assert updated["payload"] == {"data": {"productUpdated": {"name": "Amp over SSE"}}}
+    assert updated["payload"]["data"] == {"productUpdated": {"name": "Amp over SSE"}}
 
 
 def test_graphql_sse_client_authenticates_with_headers(asgi_server, catalog, users, staff_key):
@@ -175,9 +175,9 @@ def test_subscriber_on_a_receives_an_update_made_through_b(redis_servers, catalo
     update_product(server_b, staff_key, to_global_id("Product", novel.pk), name="Via B")
     for client in (transport_client, legacy_client, sse_client):
         (event,) = events(client, 1)
-        assert event["payload"] == {"data": {"productUpdated": {
+        assert event["payload"]["data"] == {"productUpdated": {
             "name": "Via B", "isPublished": True,
-        }}}
+        }}
 
 
 def test_orm_write_in_another_process_reaches_subscribers_through_redis(
