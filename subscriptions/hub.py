@@ -150,7 +150,7 @@ class Hub:
         self.lock = asyncio.Lock()
         self.layer = None
         self.unreachable = False
-        self.since = timezone.now()
+        self.since = self.joined_at = timezone.now()
         # Ids of the events accepted lately, oldest first: a repeat (caught up from the
         # outbox after the layer brought it after all) is dropped.
         self.seen: dict[int, None] = {}
@@ -244,7 +244,7 @@ class Hub:
         self.layer = get_channel_layer()
         self.channel = await self.layer.new_channel()
         self.backlog = asyncio.Queue(maxsize=BACKLOG)
-        self.since = timezone.now()
+        self.since = self.joined_at = timezone.now()
         try:
             await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
         except Exception:  # Redis down: the membership keeper joins once it is back
@@ -321,7 +321,9 @@ class Hub:
         """Accept the events published since the last look (with a margin for clocks and
         commits in flight); the ones already seen are skipped."""
         looked_at = timezone.now()
-        missed = await database_sync_to_async(outbox.published_since)(self.since - CATCH_UP_MARGIN)
+        # Never before the hub joined: nobody here subscribed to what came earlier.
+        since = max(self.since - CATCH_UP_MARGIN, self.joined_at)
+        missed = await database_sync_to_async(outbox.published_since)(since)
         self.since = looked_at
         for event in missed:
             self._accept(outbox.message(event))
