@@ -51,7 +51,7 @@ def postgres_url() -> str:
     POSTGRES_DIR.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(POSTGRES_DIR))
     server = pgserver.get_server(POSTGRES_DIR / "data", cleanup_mode="stop")
-    server.psql("DROP DATABASE IF EXISTS bench_webhooks;")
+    server.psql("DROP DATABASE IF EXISTS bench_webhooks WITH (FORCE);")
     server.psql("CREATE DATABASE bench_webhooks;")
     return server.get_uri("bench_webhooks")
 

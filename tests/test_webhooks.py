@@ -462,7 +462,7 @@ def test_address_kinds():
 def test_a_page_of_deliveries_costs_the_same_queries_for_2_and_20(staff, catalog):
     from tests.conftest import count_queries
 
-    endpoint_id, _ = register(staff, closed_port_url(), ["PRODUCT_UPDATED"])
+    register(staff, closed_port_url(), ["PRODUCT_UPDATED"])
     query = ("query($first: Int!) { webhookEndpoints(first: 1) { edges { node { "
              "deliveries(first: $first) { edges { node { eventType webhookId payload "
              "status endpoint { url } } } } } } } }")
