@@ -47,6 +47,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from graphql import OperationType
@@ -64,7 +65,6 @@ from accounts.auth import (
 from schema import pipeline
 from schema.client import Client
 from schema.errors import RequestRefused
-from subscriptions.conf import setting
 from subscriptions.hub import Subscription, dumps, get_hub
 
 logger = logging.getLogger("vitrine.subscriptions")
@@ -198,7 +198,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             return
         await self.accept(subprotocol=self.protocol.name)
         self.init_timer = asyncio.get_running_loop().call_later(
-            setting("SUBSCRIPTIONS_INIT_TIMEOUT"), self._init_timeout
+            settings.SUBSCRIPTIONS_INIT_TIMEOUT, self._init_timeout
         )
 
     # -- Incoming -----------------------------------------------------------------------
@@ -207,7 +207,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         if self.closed or self.protocol is None:
             return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
-        if size > setting("SUBSCRIPTIONS_MAX_MESSAGE_BYTES"):
+        if size > settings.SUBSCRIPTIONS_MAX_MESSAGE_BYTES:
             self.close_with(BAD_REQUEST, "Message too large")
             return
         if text_data is None:
@@ -311,7 +311,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def start_operation(self, op_id: str, payload: dict) -> None:
         """Prepare and start one operation; the protocol has checked its id and shape."""
-        if len(self.operations) >= setting("SUBSCRIPTIONS_MAX_OPERATIONS"):
+        if len(self.operations) >= settings.SUBSCRIPTIONS_MAX_OPERATIONS:
             self.protocol.send_errors(op_id, [{
                 "message": "Too many active operations on this connection.",
                 "extensions": {"code": TOO_MANY_OPERATIONS},
@@ -410,7 +410,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         """
         if self.closed or op_id not in self.operations:
             return
-        if self.queued_events >= setting("SUBSCRIPTIONS_SEND_QUEUE"):
+        if self.queued_events >= settings.SUBSCRIPTIONS_SEND_QUEUE:
             if self._too_slow():
                 return
             self._drop_oldest_event()
@@ -426,7 +426,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         if self.backlogged_since is None:
             self.backlogged_since = now
             return False
-        if now - self.backlogged_since < setting("SUBSCRIPTIONS_SLOW_CLIENT_SECONDS"):
+        if now - self.backlogged_since < settings.SUBSCRIPTIONS_SLOW_CLIENT_SECONDS:
             return False
         logger.warning("Closing a websocket that stopped reading (%d events waiting)",
                        self.queued_events)

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.auth import SESSION, Credential, current_users
@@ -46,7 +47,6 @@ from products.querysets import is_staff
 from schema import encoding
 from schema.pipeline import OperationContext, PreparedOperation, execute_event
 from subscriptions import outbox
-from subscriptions.conf import setting
 
 logger = logging.getLogger("vitrine.subscriptions")
 
@@ -246,7 +246,7 @@ class Hub:
         self.backlog = asyncio.Queue(maxsize=BACKLOG)
         self.since = self.joined_at = timezone.now()
         try:
-            await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
+            await self.layer.group_add(settings.SUBSCRIPTIONS_GROUP, self.channel)
         except Exception:  # Redis down: the membership keeper joins once it is back
             self._outage()
         # The hub outlives the request that started it: its tasks must not inherit that
@@ -267,7 +267,7 @@ class Hub:
         self.tasks = []
         if self.channel is not None:
             try:
-                await self.layer.group_discard(setting("SUBSCRIPTIONS_GROUP"), self.channel)
+                await self.layer.group_discard(settings.SUBSCRIPTIONS_GROUP, self.channel)
             except Exception:
                 logger.warning("Could not leave the subscriptions group", exc_info=True)
             self.channel = None
@@ -303,9 +303,9 @@ class Hub:
         restart forgets its members; channels-redis also expires them after a day) and read
         the outbox for events published since the last look that did not arrive."""
         while True:
-            await asyncio.sleep(setting("SUBSCRIPTIONS_CATCH_UP_INTERVAL"))
+            await asyncio.sleep(settings.SUBSCRIPTIONS_CATCH_UP_INTERVAL)
             try:
-                await self.layer.group_add(setting("SUBSCRIPTIONS_GROUP"), self.channel)
+                await self.layer.group_add(settings.SUBSCRIPTIONS_GROUP, self.channel)
             except Exception:
                 self._outage()
                 continue
@@ -362,7 +362,7 @@ class Hub:
         root = {key: event.get(key)
                 for key in ("event", "id", "snapshot", "was_published", "created_by_id")}
         payloads = await database_sync_to_async(run_groups)(groups, root)
-        stamp = setting("SUBSCRIPTIONS_COMMIT_TIMESTAMPS")
+        stamp = settings.SUBSCRIPTIONS_COMMIT_TIMESTAMPS
         missed, self.missed = self.missed, 0
         delivered = 0
         for group, payload in zip(groups, payloads, strict=True):

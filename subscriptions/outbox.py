@@ -13,6 +13,8 @@
 - The hubs read published events back from the table (subscriptions/hub.py `catch_up`), so an
   event the layer lost (a group membership gone with a Redis restart) still reaches every
   subscriber, once: deliveries carry the event's id as `extensions.eventId`.
+- Before an event is published, the responses it makes stale leave the response cache
+  (schema/response_cache.py): with Redis, for every process at once.
 - Retention: published events are kept SUBSCRIPTIONS_EVENT_RETENTION seconds (3600), far longer
   than any catch-up looks back; older ones are deleted as new ones are published.
 """
@@ -26,10 +28,11 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from subscriptions.conf import setting
+from schema import response_cache
 from subscriptions.models import Event
 
 logger = logging.getLogger("vitrine.subscriptions")
@@ -99,7 +102,9 @@ def _drain(*, wait: bool) -> bool:
                     return False
                 batch = list(Event.objects.filter(published_at=None).order_by("pk")[:BATCH])
                 for event in batch:
-                    async_to_sync(layer.group_send)(setting("SUBSCRIPTIONS_GROUP"), message(event))
+                    # First: a subscriber refetching on the event must not get the old page.
+                    response_cache.invalidate_product(event.product_id)
+                    async_to_sync(layer.group_send)(settings.SUBSCRIPTIONS_GROUP, message(event))
                     Event.objects.filter(pk=event.pk).update(published_at=timezone.now())
                 if len(batch) < BATCH:
                     _forget_old()
@@ -118,7 +123,7 @@ def _advisory_lock(wait: bool) -> bool:
 
 
 def _forget_old() -> None:
-    horizon = timezone.now() - timedelta(seconds=setting("SUBSCRIPTIONS_EVENT_RETENTION"))
+    horizon = timezone.now() - timedelta(seconds=settings.SUBSCRIPTIONS_EVENT_RETENTION)
     Event.objects.filter(published_at__lt=horizon).delete()
 
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from subscriptions.conf import setting
+from django.conf import settings
+
 from subscriptions.consumer import (
     BAD_REQUEST,
     DUPLICATE_SUBSCRIBER,
@@ -186,7 +187,7 @@ class LegacyProtocol(Protocol):
 
     async def _keepalive(self) -> None:
         while not self.consumer.closed:
-            await asyncio.sleep(setting("SUBSCRIPTIONS_KEEPALIVE"))
+            await asyncio.sleep(settings.SUBSCRIPTIONS_KEEPALIVE)
             self.consumer.send_message({"type": "ka"})
 
     def reject(self, reason: str) -> None:

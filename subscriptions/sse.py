@@ -31,12 +31,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from graphql import OperationType
 
 from accounts.auth import request_credential
 from schema import errors, pipeline
-from subscriptions.conf import setting
 from subscriptions.hub import Hub, Subscription, dumps, get_hub
 
 TRANSPORT = "graphql-sse"
@@ -137,7 +137,7 @@ class SseConnection:
         if not self.queue:
             self.ready.clear()
             try:
-                await asyncio.wait_for(self.ready.wait(), setting("SUBSCRIPTIONS_KEEPALIVE"))
+                await asyncio.wait_for(self.ready.wait(), settings.SUBSCRIPTIONS_KEEPALIVE)
             except TimeoutError:
                 return KEEPALIVE
         item = self.queue.popleft()
@@ -154,7 +154,7 @@ class SseConnection:
 
     def deliver_event(self, op_id: str, payload_json: str, payload: dict,
                       eager: bool = False) -> None:
-        if len(self.queue) >= setting("SUBSCRIPTIONS_SEND_QUEUE"):
+        if len(self.queue) >= settings.SUBSCRIPTIONS_SEND_QUEUE:
             self.queue.popleft()
             self.dropped += 1
         self.queue.append((payload_json, payload))
