@@ -25,23 +25,27 @@ and resolvers use ``get_loader(info, ProductCategoryLoader).load(category_id)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from promise import Promise
 from promise.dataloader import DataLoader
 
 from .deferred import Deferred
 
-if TYPE_CHECKING:
-    from .registry import LoaderRegistry
+__all__ = ["Loader", "Scheduler"]
 
-__all__ = ["Loader"]
+
+class Scheduler(Protocol):
+    """Who dispatches a loader's queue: the request's ``LoaderRegistry``
+    (dataloaders/registry.py)."""
+
+    def mark_pending(self, loader: Loader) -> None: ...
 
 
 class Loader(DataLoader):
     """Base class for per-request batching loaders.
 
-    One instance exists per request (created by ``LoaderRegistry.get``), so the
+    One instance exists per request (made by ``LoaderRegistry.get``), so the
     promise cache never leaks between requests or users. ``self.context`` is the
     GraphQL context of that request (the Django ``HttpRequest`` under
     ``GraphQLView``), handy for permission checks inside ``batch_load``.
@@ -61,7 +65,7 @@ class Loader(DataLoader):
     """Name under which the registry keeps the instance; defaults to the class name."""
 
     context: Any
-    registry: LoaderRegistry
+    registry: Scheduler
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give every subclass its own ``context_key`` unless it sets one explicitly.
@@ -76,26 +80,20 @@ class Loader(DataLoader):
     def __init__(
         self,
         context: Any,
-        registry: LoaderRegistry | None = None,
+        registry: Scheduler,
         *,
         max_batch_size: int | None = None,
         cache: bool | None = None,
         get_cache_key: Callable[[Any], Hashable] | None = None,
         cache_map: MutableMapping[Hashable, Deferred] | None = None,
     ) -> None:
-        """Bind the loader to one request.
+        """Bind the loader to one request and the registry that dispatches it.
 
-        ``registry`` is passed by ``LoaderRegistry.get``. When a loader is built
-        directly (``MyLoader(info.context)``) the registry living on the context is
-        used (and created if needed), so its loads are still dispatched by the
-        executor.
+        Loaders are made by ``LoaderRegistry.get`` (``get_loader(info, MyLoader)``), once
+        per request.
         """
-        # Imported here: registry.py only needs this module for type hints, but a
-        # top-level import in both directions would be fragile.
-        from .registry import get_registry
-
         self.context = context
-        self.registry = registry if registry is not None else get_registry(context)
+        self.registry = registry
         super().__init__(
             max_batch_size=max_batch_size,
             cache=cache,

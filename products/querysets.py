@@ -51,9 +51,8 @@ class ProductQuerySet(models.QuerySet):
 class ReviewQuerySet(models.QuerySet):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser | None) -> ReviewQuerySet:
         """Reviews are as visible as the product they review."""
-        from products.models import Product
-
-        return self.filter(product__in=Product.objects.visible_to(user).values("pk"))
+        products = self.model._meta.get_field("product").related_model._default_manager
+        return self.filter(product__in=products.visible_to(user).values("pk"))
 
 
 class CategoryQuerySet(models.QuerySet):

@@ -182,6 +182,7 @@ def _refusal(method: str, *, streaming: bool) -> pipeline.Refusal:
 @method_decorator(csrf_exempt, name="dispatch")
 class VitrineGraphQLView(GraphQLView):
     format_error = staticmethod(errors.format_error)
+    guarded = True  # schema/request_guard.py's middleware answers its body errors in JSON
     event_stream: Any = None
     """The streaming transport for requests that accept only its media type (Server-Sent
     Events, subscriptions/sse.py), given by the URL configuration: `respond(request,

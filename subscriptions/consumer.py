@@ -66,24 +66,19 @@ from schema import pipeline
 from schema.client import Client
 from schema.errors import RequestRefused
 from subscriptions.hub import Subscription, dumps, get_hub
+from subscriptions.protocols import (
+    BAD_REQUEST,
+    INIT_TIMEOUT,
+    INTERNAL_ERROR,
+    LEGACY_WS,
+    SLOW_CLIENT,
+    SUBPROTOCOL_NOT_ACCEPTABLE,
+    TRANSPORT_WS,
+    LegacyProtocol,
+    TransportProtocol,
+)
 
 logger = logging.getLogger("vitrine.subscriptions")
-
-TRANSPORT_WS = "graphql-transport-ws"
-LEGACY_WS = "graphql-ws"
-SUBPROTOCOLS = (TRANSPORT_WS, LEGACY_WS)
-
-# Close codes (graphql-transport-ws; the legacy protocol reuses the ones that apply).
-BAD_REQUEST = 4400
-UNAUTHORIZED = 4401
-FORBIDDEN = 4403
-SUBPROTOCOL_NOT_ACCEPTABLE = 4406
-INIT_TIMEOUT = 4408
-DUPLICATE_SUBSCRIBER = 4409
-TOO_MANY_INIT = 4429
-INTERNAL_ERROR = 4500
-# Ours: the client stopped reading; its send queue stayed full (SUBSCRIPTIONS_SLOW_CLIENT_SECONDS).
-SLOW_CLIENT = 4008
 
 TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
 
@@ -168,8 +163,6 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        from subscriptions.protocols import LegacyProtocol, TransportProtocol
-
         offered = self.scope.get("subprotocols") or []
         self.client = Client.from_scope(self.scope)
         self.user = AnonymousUser()

@@ -22,23 +22,48 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import typing
+from collections.abc import Collection, Coroutine
+from typing import Any
 
 from django.conf import settings
 
-from subscriptions.consumer import (
-    BAD_REQUEST,
-    DUPLICATE_SUBSCRIBER,
-    FORBIDDEN,
-    LEGACY_WS,
-    TOO_MANY_INIT,
-    TRANSPORT_WS,
-    UNAUTHORIZED,
-)
 from subscriptions.hub import dumps
 
-if TYPE_CHECKING:
-    from subscriptions.consumer import GraphQLWebsocketConsumer
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+
+# Close codes (graphql-transport-ws; the legacy protocol reuses the ones that apply).
+BAD_REQUEST = 4400
+UNAUTHORIZED = 4401
+FORBIDDEN = 4403
+SUBPROTOCOL_NOT_ACCEPTABLE = 4406
+INIT_TIMEOUT = 4408
+DUPLICATE_SUBSCRIBER = 4409
+TOO_MANY_INIT = 4429
+INTERNAL_ERROR = 4500
+# Ours: the client stopped reading; its send queue stayed full (SUBSCRIPTIONS_SLOW_CLIENT_SECONDS).
+SLOW_CLIENT = 4008
+
+
+class Connection(typing.Protocol):
+    """What a subprotocol needs of its websocket (subscriptions/consumer.py's consumer)."""
+
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def initialised(self) -> bool: ...
+    @property
+    def acknowledged(self) -> bool: ...
+    @property
+    def operations(self) -> Collection[str]: ...
+
+    def send_message(self, message: dict[str, Any] | str) -> None: ...
+    def close_with(self, code: int, reason: str = "") -> None: ...
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
+    async def initialise(self, payload: Any) -> None: ...
+    async def start_operation(self, op_id: str, payload: dict[str, Any]) -> None: ...
+    async def stop_operation(self, op_id: str) -> bool: ...
 
 
 def _optional(payload: dict, name: str, kind: type) -> bool:
@@ -69,7 +94,7 @@ class Protocol:
     name: str
     result_type: str
 
-    def __init__(self, consumer: GraphQLWebsocketConsumer) -> None:
+    def __init__(self, consumer: Connection) -> None:
         self.consumer = consumer
 
     def send_errors(self, op_id: str, errors: list[dict]) -> None:

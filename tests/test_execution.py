@@ -744,9 +744,9 @@ def test_registry_helpers() -> None:
         get_registry(None)
 
 
-def test_directly_built_loader_is_dispatched_by_the_context_registry() -> None:
+def test_a_loader_is_dispatched_by_the_context_registry() -> None:
     context = Context()
-    loader = PersonLoader(context)
+    loader = get_loader(context, PersonLoader)
     promise = loader.load(2)
     assert promise.is_pending and context.loaders.has_pending
     assert context.loaders.dispatch_pending() is True
