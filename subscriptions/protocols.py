@@ -9,7 +9,7 @@
   with no `complete`; the client's `complete` stops an operation; anything malformed or of
   an unknown type → 4400.
 
-`LegacyProtocol` — graphql-ws of subscriptions-transport-ws (§3):
+`LegacyProtocol` — graphql-ws of subscriptions-transport-ws (that package's PROTOCOL.md):
   connection_init → connection_ack then `ka` every SUBSCRIPTIONS_KEEPALIVE seconds; refused
   credentials (or ones that stop holding) → connection_error, then close 4403 (the
   reference server's 1011 is refused by Daphne); start → data… (and complete for queries
