@@ -11,6 +11,7 @@ from dataloaders.accounts import ApiKeyByIdLoader, UserByIdLoader
 from dataloaders.catalog import FavoritedLoader
 from dataloaders.registry import get_loader
 from products.models import Favorite, Product
+from schema.cache_control import cache_hint
 from schema.cursors import encode
 from schema.descriptions import describe_fields
 from schema.node import Node
@@ -39,6 +40,8 @@ class FavoriteEdge(Edge):
         return encode(self.ordering, self.favorite)
 
 
+# The public profile (`email` and `favorites` are per-viewer, so private).
+@cache_hint(max_age=300)
 @describe_fields(
     username="Unique sign-in name, up to 150 characters: letters, digits and @ . + - _.",
     first_name="Given name as the user entered it; empty when not given.",

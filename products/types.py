@@ -27,6 +27,7 @@ from dataloaders.rows import joined, selected_columns, selected_names
 from products.filters import ProductFilter
 from products.media import file_url
 from products.models import Category, Product, ProductImage, Review
+from schema.cache_control import cache_hint
 from schema.cursors import Ordering
 from schema.descriptions import describe_fields
 from schema.node import Node
@@ -45,6 +46,8 @@ def load_optional(info, loader_class, key):
     return None if key is None else get_loader(info, loader_class).load(key)
 
 
+# Images change rarely (a new upload is a new image).
+@cache_hint(max_age=300)
 @describe_fields(
     alt_text="Text for screen readers and for when the image cannot load, up to 200 characters; "
     "empty when none was given.",
@@ -81,6 +84,7 @@ AVERAGE, COUNT = itemgetter(0), itemgetter(1)
 User = get_user_model()
 
 
+@cache_hint(max_age=60)
 @describe_fields(
     product="The reviewed product.",
     author="Who wrote the review (their public profile).",
@@ -114,6 +118,7 @@ class ReviewType(DjangoObjectType):
         return get_loader(info, ReviewByIdLoader).load(id)
 
 
+@cache_hint(max_age=300)
 @describe_fields(
     name="Display name, up to 120 characters.",
     slug="Unique URL-safe name, for links: `category(slug:)` finds the category.",
@@ -175,6 +180,8 @@ class CategoryType(DjangoObjectType):
         return Product.objects.filter(category_id__in=Category.objects.descendant_ids(self.pk))
 
 
+# Stock and prices move: a minute, and every write invalidates the server-side cache.
+@cache_hint(max_age=60)
 @describe_fields(
     name="Display name, up to 200 characters.",
     slug="Unique URL-safe name, made from the name when the product is created and never "

@@ -113,11 +113,25 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-        }
+        },
+        # Public responses (schema/response_cache.py), shared by every process.
+        "responses": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "responses",
+        },
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "responses": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "responses",
+            "OPTIONS": {"MAX_ENTRIES": env_int("GRAPHQL_RESPONSE_CACHE_ENTRIES", 1000,
+                                               minimum=1)},
+        },
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -245,6 +259,13 @@ GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE = env_float(
 GRAPHQL_THROTTLE_CACHE = env_str("GRAPHQL_THROTTLE_CACHE", "default")
 # Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 GRAPHQL_TRUSTED_PROXIES = env_int("GRAPHQL_TRUSTED_PROXIES", 0, minimum=0)
+# Caching of responses (schema/cache_control.py, schema/response_cache.py): the server-side
+# cache of public responses, and the HTTP Cache-Control/ETag headers of GET queries.
+GRAPHQL_RESPONSE_CACHE = env_bool("GRAPHQL_RESPONSE_CACHE", True)
+GRAPHQL_RESPONSE_CACHE_ALIAS = env_str("GRAPHQL_RESPONSE_CACHE_ALIAS", "responses")
+GRAPHQL_CACHE_CONTROL = env_bool("GRAPHQL_CACHE_CONTROL", True)
+GRAPHQL_CACHE_STALE_WHILE_REVALIDATE = env_int("GRAPHQL_CACHE_STALE_WHILE_REVALIDATE", 30,
+                                               minimum=0)
 # Parsed + validated documents kept per process (schema/document_cache.py).
 GRAPHQL_DOCUMENT_CACHE_SIZE = env_int("GRAPHQL_DOCUMENT_CACHE_SIZE", 500, minimum=0)
 # Automatic persisted queries and the allow-list mode (schema/persisted_queries.py).

@@ -35,6 +35,7 @@ from graphql import (
 )
 
 from schema import errors
+from schema.cache_control import DocumentPolicy, document_policy
 from schema.cost import CostPlan, compile_plan
 from schema.limits import Limits, check_document_shape, check_document_size, parse_bounded
 from schema.per_viewer import selects_per_viewer
@@ -51,8 +52,17 @@ def document_hash(query: str) -> str:
 class DocumentEntry:
     document: DocumentNode
     uses_introspection: bool
+    hash: str = ""
+    """The document's SHA-256 (its cache key, the APQ hash)."""
     plans: dict[int, CostPlan] = field(default_factory=dict)
     _per_viewer: bool | None = None
+    _cache_policy: DocumentPolicy | None = None
+
+    def cache_policy(self, schema: GraphQLSchema) -> DocumentPolicy:
+        """What its selection says about caching (schema/cache_control.py), computed once."""
+        if self._cache_policy is None:
+            self._cache_policy = document_policy(schema, self.document)
+        return self._cache_policy
 
     def selects_per_viewer(self, schema: GraphQLSchema) -> bool:
         """Whether the document selects a field marked per-viewer (schema/per_viewer.py)."""
@@ -126,7 +136,7 @@ def load(schema: GraphQLSchema, query: str,
         return None, [  # type: ignore[return-value]
             errors.phase_error(error, errors.GRAPHQL_VALIDATION_FAILED) for error in failures
         ]
-    entry = DocumentEntry(document, uses_introspection)
+    entry = DocumentEntry(document, uses_introspection, key)
     cache.put(schema, key, entry)
     return entry, []
 

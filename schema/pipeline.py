@@ -13,8 +13,10 @@ The steps, in order:
 5. the introspection policy, for this viewer;
 6. the requested cost and node count (schema/cost.py);
 7. the throttle takes the requested cost from the client's bucket (schema/throttle.py);
-8. execution (schema/execution.py): a query or mutation once; a subscription's root fields
-   once without an event, so bad arguments fail at subscribe time, then once per event;
+8. execution (schema/execution.py): a query or mutation once (a public query of an anonymous
+   viewer answered from the response cache when it holds it, schema/response_cache.py); a
+   subscription's root fields once without an event, so bad arguments fail at subscribe
+   time, then once per event;
 9. the actual cost, and the difference refunded to the bucket;
 10. error codes (variables' errors are the client's input), and one log line
     (schema/request_log.py).
@@ -30,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -42,7 +45,16 @@ from graphql import (
 )
 
 from dataloaders import registry as loader_registry
-from schema import document_cache, errors, persisted_queries, request_log, throttle
+from schema import (
+    document_cache,
+    encoding,
+    errors,
+    persisted_queries,
+    request_log,
+    response_cache,
+    throttle,
+)
+from schema.cache_control import PRIVATE, PUBLIC, CachePolicy
 from schema.client import Client
 from schema.cost import CostPlan, check_cost
 from schema.errors import RequestRefused
@@ -103,6 +115,10 @@ class OperationResult:
     has_data: bool = True
     http_status: int | None = None
     headers: dict[str, str] | None = None
+    cache_policy: CachePolicy | None = None
+    """How long, and by whom, the response may be cached; None: not at all (no-store)."""
+    data_json: bytes | None = None
+    """`data` already encoded, when the response cache had it (or just stored it)."""
 
     @classmethod
     def refusal(cls, refused: RequestRefused) -> OperationResult:
@@ -276,16 +292,90 @@ def execute_prepared(prepared: PreparedOperation) -> OperationResult:
     """
     request, record = prepared.request, prepared.record
     try:
-        result = _execute(prepared, request.context)
-        actual = min(prepared.requested, max(prepared.plan.actual_cost(result.data,
-                                                                      request.variables), 1))
+        key = _response_cache_key(prepared)
+        entry = _cached(key) if key is not None else None
+        if entry is not None:
+            record.cache = "hit"
+            outcome, actual = OperationResult(
+                orjson.Fragment(entry.data_json), data_json=entry.data_json
+            ), entry.actual_cost
+        else:
+            outcome, actual = _run(prepared, key)
         _refund(prepared, prepared.requested - actual)
         record.actual_cost = actual
-        outcome = OperationResult.of(result)
         outcome.extensions = {**(outcome.extensions or {}), **prepared.cost(actual)}
+        outcome.cache_policy = _response_policy(prepared, outcome)
     except Exception as error:
         outcome = OperationResult.failure(error)
     return _finish(outcome, record, request)
+
+
+def _run(prepared: PreparedOperation, key: str | None) -> tuple[OperationResult, int]:
+    """Execute; store a public response when `key` says it may be."""
+    request = prepared.request
+    context = request.context
+    if key is None:
+        result = _execute(prepared, context)
+    else:
+        context.cache_tags = set()
+        epoch = response_cache.epoch()
+        result = _execute(prepared, context,
+                          execution_context_class=response_cache.TaggingExecutionContext)
+    actual = min(prepared.requested,
+                 max(prepared.plan.actual_cost(result.data, request.variables), 1))
+    outcome = OperationResult.of(result)
+    if key is not None and not outcome.errors:
+        outcome.data_json = encoding.dumps(outcome.data)
+        document_policy = prepared.entry.cache_policy(graphql_schema())
+        tags = tuple(context.cache_tags) + tuple(f"list:{name}" for name in document_policy.lists)
+        _store(key, response_cache.Entry(outcome.data_json, actual, document_policy.policy,
+                                         epoch, tags))
+        prepared.record.cache = "miss"
+    return outcome, actual
+
+
+def _anonymous(context: Any) -> bool:
+    return not getattr(context.user, "is_authenticated", False) and context.client.api_key is None
+
+
+def _response_cache_key(prepared: PreparedOperation) -> str | None:
+    """The response cache's key for this operation, or None when it may not be shared."""
+    if not response_cache.enabled() or prepared.operation_type != OperationType.QUERY:
+        return None
+    request = prepared.request
+    policy = prepared.entry.cache_policy(graphql_schema()).policy
+    if policy.scope != PUBLIC or not policy.cacheable or not _anonymous(request.context):
+        return None
+    return response_cache.key_for(prepared.entry.hash, request.operation_name,
+                                  request.variables, "anonymous")
+
+
+def _cached(key: str) -> response_cache.Entry | None:
+    """The cached entry; an unreachable cache (Redis down) is a miss, logged."""
+    try:
+        return response_cache.lookup(key)
+    except Exception:
+        logger.warning("Response cache unavailable; executing.", exc_info=True)
+        return None
+
+
+def _store(key: str, entry: response_cache.Entry) -> None:
+    try:
+        response_cache.store(key, entry)
+    except Exception:
+        logger.warning("Response cache unavailable; not stored.", exc_info=True)
+
+
+def _response_policy(prepared: PreparedOperation, outcome: OperationResult) -> CachePolicy | None:
+    """Queries answered without errors: their document's policy, private unless the viewer
+    is anonymous (a signed-in viewer sees their drafts, staff all of them). Else None."""
+    if prepared.operation_type != OperationType.QUERY or outcome.errors:
+        return None
+    policy = prepared.entry.cache_policy(graphql_schema()).policy
+    if not policy.cacheable:
+        return None
+    return policy if _anonymous(prepared.request.context) else CachePolicy(policy.max_age,
+                                                                           PRIVATE)
 
 
 def subscribe(prepared: PreparedOperation) -> OperationResult | None:
@@ -328,7 +418,8 @@ def execute_event(prepared: PreparedOperation, context: OperationContext,
     return OperationResult.of(result)
 
 
-def _execute(prepared: PreparedOperation, context: Any, root_value: Any = None):
+def _execute(prepared: PreparedOperation, context: Any, root_value: Any = None,
+             execution_context_class: type = PromiseExecutionContext):
     return execute(
         graphql_schema(),
         prepared.document,
@@ -336,7 +427,7 @@ def _execute(prepared: PreparedOperation, context: Any, root_value: Any = None):
         context_value=context,
         variable_values=prepared.request.variables,
         operation_name=prepared.request.operation_name,
-        execution_context_class=PromiseExecutionContext,
+        execution_context_class=execution_context_class,
     )
 
 

@@ -2,7 +2,8 @@
 
 It records the transport, the operation (name and type), the requested and actual cost, the
 duration, the client identity as the throttle sees it (a hashed API key, a user id or an IP
-address), the persisted-query hash when one was used, and the error codes. Never the
+address), the persisted-query hash when one was used, whether the response cache had the
+answer (`cache=hit`/`miss`: its hit ratio), and the error codes. Never the
 document's variables, headers, cookies or tokens. The same fields are passed as
 `extra={"graphql": {...}}` for structured handlers.
 """
@@ -26,6 +27,8 @@ class RequestRecord:
     requested_cost: int | None = None
     actual_cost: int | None = None
     persisted_query: str | None = None
+    cache: str | None = None
+    """"hit" or "miss" when the response cache was consulted (schema/response_cache.py)."""
     codes: list[str] = field(default_factory=list)
 
     def add_codes(self, result_errors: Any) -> None:
@@ -42,6 +45,7 @@ class RequestRecord:
             "requested_cost": self.requested_cost,
             "actual_cost": self.actual_cost,
             "persisted_query": self.persisted_query,
+            "cache": self.cache,
             "duration_ms": round((time.perf_counter() - self.started) * 1000, 2),
             "codes": sorted(set(self.codes)),
         }
@@ -52,7 +56,7 @@ def emit(record: RequestRecord) -> None:
         return
     fields = record.as_dict()
     logger.info(
-        "graphql %s %s %s client=%s cost=%s/%s duration=%.2fms%s%s",
+        "graphql %s %s %s client=%s cost=%s/%s duration=%.2fms%s%s%s",
         fields["transport"] or "-",
         fields["type"] or "-",
         fields["operation"] or "-",
@@ -61,6 +65,7 @@ def emit(record: RequestRecord) -> None:
         "-" if fields["actual_cost"] is None else fields["actual_cost"],
         fields["duration_ms"],
         f" apq={fields['persisted_query'][:12]}" if fields["persisted_query"] else "",
+        f" cache={fields['cache']}" if fields["cache"] else "",
         f" errors={','.join(fields['codes'])}" if fields["codes"] else "",
         extra={"graphql": fields},
     )

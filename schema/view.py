@@ -41,7 +41,7 @@ from graphql import OperationType
 
 from accounts import ratelimit
 from accounts.auth import AuthenticationFailed, authenticate_request, request_has_credentials
-from schema import encoding, errors, persisted_queries, pipeline, request_guard
+from schema import encoding, errors, http_caching, persisted_queries, pipeline, request_guard
 from schema.client import Client
 from schema.errors import RequestRefused
 
@@ -323,7 +323,7 @@ class VitrineGraphQLView(GraphQLView):
         )
         for name, value in (result.headers or {}).items():
             response[name] = value
-        return response
+        return http_caching.apply(request, response, result)
 
     def authentication_failed(self, request, failure: AuthenticationFailed) -> HttpResponse:
         """A credential was sent but is not valid: 401 with an UNAUTHENTICATED error."""

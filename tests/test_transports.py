@@ -155,7 +155,8 @@ async def _send(transport: str, body: dict, token: str | None) -> dict | None:
 
 async def run(transport: str, case: Case, token: str | None, identity: str,
               caplog) -> Outcome:
-    caches["default"].clear()
+    for cache in caches.all():  # throttle buckets, persisted queries, cached responses
+        cache.clear()
     if case.before is not None:
         await _send(transport, case.before, token)
     caplog.clear()

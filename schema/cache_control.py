@@ -1,0 +1,160 @@
+"""Cache hints declared beside the types and fields they describe, and a response's policy.
+
+In the spirit of Apollo's `@cacheControl`: a type or a field says for how long its value may
+be cached (`max_age`, seconds) and by whom (`PUBLIC`: shared caches and CDNs too; `PRIVATE`:
+the viewer's own cache only):
+
+    @cache_hint(max_age=60)
+    class ProductType(DjangoObjectType): ...
+
+    stock = cache_hint(graphene.Int(...), max_age=10)
+
+A response's policy is the most restrictive of what it selected: the smallest `max_age` of
+every hinted type and field it reaches, and PRIVATE if any of them is, or if it selects a
+field declared per-viewer (schema/per_viewer.py). Types and fields without a hint add no
+constraint (connections, edges, scalars take their parent's), but a response that reaches no
+hint at all is not cacheable (`max_age` 0): caching is something a type opts into.
+
+The pipeline (schema/pipeline.py) applies it: only a query answered without errors to an
+anonymous viewer is PUBLIC, whatever its hints say (a signed-in viewer sees their own drafts,
+staff see every draft); the HTTP transport turns the policy into `Cache-Control`, and the
+server-side response cache (schema/response_cache.py) stores PUBLIC responses only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import graphene
+from graphene.types.unmountedtype import UnmountedType
+from graphene.utils.str_converters import to_camel_case
+from graphql import (
+    DocumentNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    visit,
+)
+from graphql.language import FieldNode
+
+from schema.per_viewer import per_viewer_fields
+
+PUBLIC = "public"
+PRIVATE = "private"
+MARKER = "vitrine_cache_hint"
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    max_age: int
+    scope: str = PUBLIC
+
+    @property
+    def cacheable(self) -> bool:
+        return self.max_age > 0
+
+    def restrict(self, other: CachePolicy) -> CachePolicy:
+        scope = PRIVATE if PRIVATE in (self.scope, other.scope) else PUBLIC
+        return CachePolicy(min(self.max_age, other.max_age), scope)
+
+
+NOT_CACHEABLE = CachePolicy(0, PRIVATE)
+
+
+def cache_hint(target: Any = None, /, *, max_age: int, scope: str = PUBLIC) -> Any:
+    """Declare a hint on a field (`cache_hint(field, max_age=…)`) or, as a class decorator
+    (`@cache_hint(max_age=…)`), on a graphene type."""
+    if target is None:
+        return lambda cls: cache_hint(cls, max_age=max_age, scope=scope)
+    if isinstance(target, UnmountedType):
+        target = graphene.Field.mounted(target)
+    setattr(target, MARKER, CachePolicy(max_age, scope))
+    return target
+
+
+@lru_cache(maxsize=4)
+def _hints(schema: GraphQLSchema) -> tuple[dict[str, CachePolicy],
+                                           dict[tuple[str, str], CachePolicy]]:
+    """(hints by type name, hints by (type name, field name)), collected once."""
+    types: dict[str, CachePolicy] = {}
+    fields: dict[tuple[str, str], CachePolicy] = {}
+    for type_name, graphql_type in schema.type_map.items():
+        graphene_type = getattr(graphql_type, "graphene_type", None)
+        hint = graphene_type.__dict__.get(MARKER) if graphene_type is not None else None
+        if hint is not None:
+            types[type_name] = hint
+        declared = getattr(getattr(graphene_type, "_meta", None), "fields", None) or {}
+        for attname, field in declared.items():
+            field_hint = getattr(field, MARKER, None)
+            if field_hint is not None:
+                name = getattr(field, "name", None) or to_camel_case(attname)
+                fields[(type_name, name)] = field_hint
+    return types, fields
+
+
+class _PolicyWalker(Visitor):
+    def __init__(self, schema: GraphQLSchema, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.types, self.fields = _hints(schema)
+        self.per_viewer = per_viewer_fields(schema)
+        self.policy: CachePolicy | None = None
+        self.private = False
+        self.lists: set[str] = set()
+
+    def _apply(self, hint: CachePolicy | None) -> None:
+        if hint is not None:
+            self.policy = hint if self.policy is None else self.policy.restrict(hint)
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        parent = self.type_info.get_parent_type()
+        field_def = self.type_info.get_field_def()
+        if parent is None or field_def is None:
+            return
+        key = (parent.name, node.name.value)
+        self.private = self.private or key in self.per_viewer
+        self._apply(self.fields.get(key))
+        named = get_named_type(field_def.type)
+        self._apply(self.types.get(named.name))
+        node_type = _listed_type(field_def.type)
+        if node_type is not None:
+            self.lists.add(node_type)
+
+
+def _listed_type(field_type: Any) -> str | None:
+    """The object type a list or a Relay connection field returns many of, if any."""
+    while isinstance(field_type, GraphQLNonNull):
+        field_type = field_type.of_type
+    if isinstance(field_type, GraphQLList):
+        named = get_named_type(field_type)
+        return named.name if isinstance(named, GraphQLObjectType) else None
+    if isinstance(field_type, GraphQLObjectType) and "edges" in field_type.fields:
+        edge = get_named_type(field_type.fields["edges"].type)
+        if isinstance(edge, GraphQLObjectType) and "node" in edge.fields:
+            return get_named_type(edge.fields["node"].type).name
+    return None
+
+
+@dataclass(frozen=True)
+class DocumentPolicy:
+    """What a document's selection says about caching its responses."""
+
+    policy: CachePolicy
+    lists: frozenset[str]
+    """The object types it lists (their list tags: any write to one invalidates)."""
+
+
+def document_policy(schema: GraphQLSchema, document: DocumentNode) -> DocumentPolicy:
+    type_info = TypeInfo(schema)
+    walker = _PolicyWalker(schema, type_info)
+    visit(document, TypeInfoVisitor(type_info, walker))
+    policy = walker.policy or NOT_CACHEABLE
+    if walker.private:
+        policy = CachePolicy(policy.max_age, PRIVATE)
+    return DocumentPolicy(policy, frozenset(walker.lists))
