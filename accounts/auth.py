@@ -152,7 +152,7 @@ def request_has_credentials(request: HttpRequest) -> bool:
     )
 
 
-def authenticate_request(request: HttpRequest) -> None:
+def authenticate_request(request: Any) -> None:  # an HttpRequest, given our attributes
     """Set `request.user` and `request.auth_method` from the request's credentials.
 
     Raises AuthenticationFailed for a credential that is present but not valid.
@@ -171,7 +171,7 @@ def authenticate_request(request: HttpRequest) -> None:
     request.auth_method = request.credential.method
 
 
-def request_credential(request: HttpRequest) -> Credential | None:
+def request_credential(request: Any) -> Credential | None:
     """What an authenticated request's user was authenticated with (a session's too), for
     a stream that checks it again before each event, as a websocket does."""
     if request.credential is None and request.user.is_authenticated:

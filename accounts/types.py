@@ -1,6 +1,8 @@
 """Users as the API shows them: public fields only, email and favorites to their owner."""
 from __future__ import annotations
 
+from typing import cast
+
 import graphene
 from django.contrib.auth import get_user_model
 from graphene_django import DjangoObjectType
@@ -92,7 +94,8 @@ class UserType(DjangoObjectType):
             .order_by("-created_at", "-pk")
         )
         request, page = paginate(favorites, args)
-        edges = [FavoriteEdge(favorite, request.ordering) for favorite in page.rows]
+        edges = [FavoriteEdge(cast(Favorite, favorite), request.ordering)
+                 for favorite in page.rows]
         # `isFavorited` of these products is known: true, without a query.
         favorited = get_loader(info, FavoritedLoader)
         for edge in edges:

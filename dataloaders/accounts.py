@@ -1,4 +1,6 @@
 """Loaders for users' public profiles."""
+from typing import Any
+
 from django.contrib.auth import get_user_model
 
 from accounts.models import ApiKey
@@ -10,7 +12,7 @@ PUBLIC_COLUMNS = ("id", "username", "first_name", "date_joined", "email")
 
 
 class UserByIdLoader(Loader):
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         rows = lean_rows(get_user_model().objects.filter(pk__in=keys).order_by(), PUBLIC_COLUMNS)
         users = {user.pk: user for user in rows}
         return [users.get(key) for key in keys]
@@ -19,7 +21,7 @@ class UserByIdLoader(Loader):
 class ApiKeyByIdLoader(Loader):
     """API key id → the key if it is the viewer's own, else None."""
 
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         user = self.context.user
         if not user.is_authenticated:
             return [None] * len(keys)

@@ -6,6 +6,8 @@ Product loaders take the viewer from the request context and go through
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, F, Window
@@ -21,13 +23,13 @@ IMAGE_COLUMNS = tuple(field.attname for field in ProductImage._meta.concrete_fie
 
 
 class CategoryByIdLoader(Loader):
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         rows = lean_rows(Category.objects.filter(pk__in=keys).order_by(), CATEGORY_COLUMNS)
         categories = {category.pk: category for category in rows}
         return [categories.get(key) for key in keys]
 
 
-def prime_categories(loader: CategoryByIdLoader, categories) -> None:
+def prime_categories(loader: CategoryByIdLoader, categories: Iterable[Category]) -> None:
     """Remember categories fetched another way, so walking the tree up costs no query."""
     for category in categories:
         loader.prime(category.pk, category)
@@ -36,8 +38,8 @@ def prime_categories(loader: CategoryByIdLoader, categories) -> None:
 class CategoryChildrenLoader(Loader):
     """Parent category id → its children, by name."""
 
-    def batch_load(self, keys):
-        children = defaultdict(list)
+    def batch_load(self, keys: list[Any]) -> list[Any]:
+        children: defaultdict[int | None, list[Category]] = defaultdict(list)
         found = lean_rows(Category.objects.filter(parent_id__in=keys), CATEGORY_COLUMNS)
         prime_categories(self.registry.get(CategoryByIdLoader), found)
         for category in found:
@@ -48,7 +50,7 @@ class CategoryChildrenLoader(Loader):
 class ProductByIdLoader(Loader):
     """Product id → the product if the viewer may see it, else None."""
 
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         products = Product.objects.visible_to(self.context.user).in_bulk(keys)
         return [products.get(key) for key in keys]
 
@@ -56,7 +58,7 @@ class ProductByIdLoader(Loader):
 class ReviewByIdLoader(Loader):
     """Review id → the review if the viewer may see it (that of its product), else None."""
 
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         reviews = Review.objects.visible_to(self.context.user).order_by().in_bulk(keys)
         return [reviews.get(key) for key in keys]
 
@@ -64,7 +66,7 @@ class ReviewByIdLoader(Loader):
 class ProductImageByIdLoader(Loader):
     """Image id → the image if the viewer may see its product, else None."""
 
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         visible = Product.objects.visible_to(self.context.user)
         images = ProductImage.objects.filter(product__in=visible).order_by().in_bulk(keys)
         return [images.get(key) for key in keys]
@@ -73,8 +75,8 @@ class ProductImageByIdLoader(Loader):
 class ProductImagesLoader(Loader):
     """Product id → its images, primary first."""
 
-    def batch_load(self, keys):
-        images = defaultdict(list)
+    def batch_load(self, keys: list[Any]) -> list[Any]:
+        images: defaultdict[int, list[ProductImage]] = defaultdict(list)
         # Ordered by the product's id, not by "product" (Meta.ordering): that would join the
         # product table to sort by its own ordering.
         rows = ProductImage.objects.filter(product_id__in=keys).order_by(
@@ -88,7 +90,7 @@ class ProductImagesLoader(Loader):
 class ReviewStatsLoader(Loader):
     """Product id → (average rating or None, review count), aggregated for these ids only."""
 
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         rows = (
             Review.objects.filter(product_id__in=keys)
             .values("product_id")
@@ -109,13 +111,13 @@ class ReviewPageLoader(Loader):
     a wait; with no author columns, nothing is joined.
     """
 
-    def batch_load(self, keys):
-        ids_by_page = defaultdict(set)
+    def batch_load(self, keys: list[Any]) -> list[Any]:
+        ids_by_page: defaultdict[tuple[Any, ...], set[int]] = defaultdict(set)
         for product_id, *page in keys:
             ids_by_page[tuple(page)].add(product_id)
-        pages = {}
+        pages: dict[Any, Any] = {}
         for (request, columns, author_columns), product_ids in ids_by_page.items():
-            fetched = defaultdict(list)
+            fetched: defaultdict[int, list[Review]] = defaultdict(list)
             numbered = request.seek(Review.objects.filter(product_id__in=product_ids)).annotate(
                 position=Window(
                     RowNumber(), partition_by=[F("product_id")], order_by=request.window_order()
@@ -136,7 +138,7 @@ class ReviewPageLoader(Loader):
 class FavoritedLoader(Loader):
     """Product id → whether the viewer has favorited it."""
 
-    def batch_load(self, keys):
+    def batch_load(self, keys: list[Any]) -> list[Any]:
         user = self.context.user
         if not user.is_authenticated:
             return [False] * len(keys)
@@ -151,12 +153,12 @@ class FavoritedLoader(Loader):
 class RelatedProductsLoader(Loader):
     """(product id, category id, first) → up to `first` visible products of that category."""
 
-    def batch_load(self, keys):
-        limit_by_category = defaultdict(int)
+    def batch_load(self, keys: list[Any]) -> list[Any]:
+        limit_by_category: defaultdict[int, int] = defaultdict(int)
         for _, category_id, first in keys:
             # One extra per category, since each product drops itself from the list.
             limit_by_category[category_id] = max(limit_by_category[category_id], first + 1)
-        candidates = defaultdict(list)
+        candidates: defaultdict[int, list[Product]] = defaultdict(list)
         numbered = (
             Product.objects.visible_to(self.context.user)
             .filter(category_id__in=limit_by_category)

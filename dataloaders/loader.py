@@ -25,7 +25,7 @@ and resolvers use ``get_loader(info, ProductCategoryLoader).load(category_id)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, MutableMapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from promise import Promise
 from promise.dataloader import DataLoader
@@ -34,12 +34,16 @@ from .deferred import Deferred
 
 __all__ = ["Loader", "Scheduler"]
 
+LoaderT = TypeVar("LoaderT", bound="Loader")
+
 
 class Scheduler(Protocol):
-    """Who dispatches a loader's queue: the request's ``LoaderRegistry``
-    (dataloaders/registry.py)."""
+    """Who dispatches a loader's queue and holds the request's other loaders: the request's
+    ``LoaderRegistry`` (dataloaders/registry.py)."""
 
     def mark_pending(self, loader: Loader) -> None: ...
+
+    def get(self, loader_class: type[LoaderT]) -> LoaderT: ...
 
 
 class Loader(DataLoader):
@@ -66,6 +70,9 @@ class Loader(DataLoader):
 
     context: Any
     registry: Scheduler
+    queued: list[tuple[Any, Deferred]]
+    """Keys waiting for the next dispatch, each with its Deferred (promise's own `_queue`
+    stays unused)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give every subclass its own ``context_key`` unless it sets one explicitly.
@@ -94,6 +101,7 @@ class Loader(DataLoader):
         """
         self.context = context
         self.registry = registry
+        self.queued = []
         super().__init__(
             max_batch_size=max_batch_size,
             cache=cache,
@@ -110,7 +118,7 @@ class Loader(DataLoader):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement batch_load(keys).")
 
-    def batch_load_fn(self, keys: list[Any]) -> Promise:
+    def batch_load_fn(self, keys: list[Any]) -> Promise[list[Any]]:
         """promise's ``DataLoader`` insists on one; ``dispatch`` calls ``batch_load``."""
         return Promise.resolve(self.batch_load(list(keys)))
 
@@ -121,13 +129,13 @@ class Loader(DataLoader):
             raise TypeError("loader.load() must be called with a key, not None.")
         cache_key = self.get_cache_key(key)
         if self.cache:
-            cached = self._promise_cache.get(cache_key)
+            cached: Deferred | None = self._promise_cache.get(cache_key)
             if cached is not None:
                 return cached
         deferred = Deferred()
         if self.cache:
             self._promise_cache[cache_key] = deferred
-        self._queue.append((key, deferred))
+        self.queued.append((key, deferred))
         if self.batch:
             self.registry.mark_pending(self)
         else:
@@ -146,7 +154,7 @@ class Loader(DataLoader):
 
     def dispatch(self) -> None:
         """Load every queued key, in batches of at most ``max_batch_size``."""
-        queue, self._queue = self._queue, []
+        queue, self.queued = self.queued, []
         size = self.max_batch_size or len(queue) or 1
         for start in range(0, len(queue), size):
             self._dispatch_batch(queue[start : start + size])

@@ -58,7 +58,7 @@ class LoaderRegistry:
                 f"context_key {key!r} of {loader_class.__name__} is already used by "
                 f"{type(loader).__name__}; give one of them another context_key."
             )
-        return loader  # type: ignore[return-value]
+        return loader
 
     def forget(self) -> None:
         """Drop every loader's cached values (queued keys stay queued): after a write."""
@@ -72,7 +72,7 @@ class LoaderRegistry:
     @property
     def has_pending(self) -> bool:
         """Whether any loader has keys waiting to be dispatched."""
-        return any(loader._queue for loader in self._pending)
+        return any(loader.queued for loader in self._pending)
 
     def dispatch_pending(self) -> bool:
         """Dispatch every queue that is pending now; return whether any was.
@@ -87,7 +87,7 @@ class LoaderRegistry:
         self._pending.clear()
         dispatched = False
         for loader in pending:
-            if loader._queue:
+            if loader.queued:
                 loader.dispatch()
                 dispatched = True
         return dispatched
@@ -104,7 +104,7 @@ def release(context: Any) -> None:
         return
     registry.forget()
     for loader in registry._loaders.values():
-        loader._queue = []
+        loader.queued = []
     registry._loaders.clear()
     registry._pending.clear()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db.models import F, Model, QuerySet
 from django.db.models.base import ModelState
@@ -30,12 +30,14 @@ from graphql import (
     SelectionSetNode,
 )
 
+ModelT = TypeVar("ModelT", bound=Model)
+
 
 def lean_rows(
-    queryset: QuerySet,
+    queryset: QuerySet[ModelT],
     columns: Iterable[str],
     related: Mapping[str, tuple[type[Model], tuple[str, ...]]] = {},
-) -> list[Model]:
+) -> list[ModelT]:
     """The queryset's rows as instances holding `columns` (attnames).
 
     `related` joins foreign keys in the same query: {"author": (User, ("username",))} reads
@@ -46,9 +48,9 @@ def lean_rows(
     model = queryset.model
     names = list(dict.fromkeys(columns))
     joined = []
-    aliases = {}
+    aliases: dict[str, F] = {}
     for name, (related_model, related_columns) in related.items():
-        key = model._meta.get_field(name).attname
+        key = model._meta.get_field(name).attname  # type: ignore[union-attr]
         if key not in names:
             names.append(key)
         pk = related_model._meta.pk.attname
@@ -83,8 +85,8 @@ def joined(row: Model, relation: str) -> Model | None:
     return row._state.fields_cache.get(relation)
 
 
-def _instance(model: type[Model], names: Iterable[str], values: Iterable[Any], db: str
-              ) -> Model:
+def _instance(model: type[ModelT], names: Iterable[str], values: Iterable[Any], db: str
+              ) -> ModelT:
     instance = Model.__new__(model)
     state = ModelState()
     state.adding = False
@@ -115,7 +117,7 @@ def selected_columns(
     with _lock:
         cached = _memo.get(key)
         if cached is not None and cached[0] is node:
-            return cached[1]
+            return cast("tuple[str, ...]", cached[1])
     fields = {field.name: field for field in model._meta.concrete_fields}
     columns = dict.fromkeys((model._meta.pk.attname, *always))
     for name in selected_names(info, through):
@@ -140,7 +142,7 @@ def selected_names(info: GraphQLResolveInfo, through: tuple[str, ...] = ()) -> f
     with _lock:
         cached = _memo.get(key)
         if cached is not None and cached[0] is node:
-            return cached[1]
+            return cast("frozenset[str]", cached[1])
     names = frozenset(_selected_names(info.field_nodes, info.fragments, through))
     _remember(key, node, names)
     return names

@@ -52,7 +52,8 @@ class ProductOrder(graphene.InputObjectType):
 
     field = ProductOrderField(required=True, description="What to sort by.")
     direction = OrderDirection(
-        default_value=OrderDirection.ASC.value, description="Which way; ascending by default."
+        default_value=OrderDirection.ASC.value,  # type: ignore[attr-defined]
+        description="Which way; ascending by default."
     )
 
 

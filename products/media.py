@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import mimetypes
+from typing import cast
 
 from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.encoding import filepath_to_uri
 from django.views.static import serve
 
@@ -42,15 +43,17 @@ def file_url(instance: models.Model, field_name: str, context=None) -> str:
     the response is written.
     """
     field = instance._meta.get_field(field_name)
+    assert isinstance(field, models.FileField)
     value = vars(instance).get(field.attname)
     if value is None:  # deferred: load it the usual way
         return media_url(getattr(instance, field_name), context)
     name = value.name if hasattr(value, "name") else value
-    storage = field.storage  # type: ignore[attr-defined]
+    storage = field.storage
     if storage.__class__ is FileSystemStorage:  # through default_storage's lazy proxy
         # What FileSystemStorage.url returns, without its urljoin (a few µs, per image), its
         # base resolved once per request.
-        return media_base(storage, context) + filepath_to_uri(name).lstrip("/")
+        return media_base(cast(FileSystemStorage, storage), context) + filepath_to_uri(
+            name).lstrip("/")
     return absolute_url(storage.url(name), context)
 
 
@@ -91,11 +94,11 @@ def serve_media(request: HttpRequest, path: str, document_root) -> HttpResponse:
     if content_type not in SERVED_TYPES or encoding:
         raise Http404("No such image.")
     response = serve(request, path, document_root=document_root)
-    if response.streaming:
+    if isinstance(response, FileResponse):
         # Django's ASGI handler reads a synchronous stream whole anyway (in a thread, with a
         # warning): read it here, in the view's thread.
         try:
-            whole = HttpResponse(b"".join(response.streaming_content))
+            whole = HttpResponse(b"".join(response.streaming_content))  # type: ignore[arg-type]
         finally:
             response.close()
         for header, value in response.items():

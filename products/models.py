@@ -140,7 +140,7 @@ class ProductImage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.alt_text or self.image.name
+        return self.alt_text or self.image.name or ""
 
 
 class Review(models.Model):

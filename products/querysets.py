@@ -12,15 +12,15 @@ from django.db import models
 from django.db.models import Q
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
 
 
-def is_staff(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def is_staff(user: AbstractUser | AnonymousUser | None) -> bool:
     return bool(user is not None and user.is_active and user.is_staff)
 
 
 class ProductQuerySet(models.QuerySet):
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser | None) -> ProductQuerySet:
+    def visible_to(self, user: AbstractUser | AnonymousUser | None) -> ProductQuerySet:
         """Published products for everyone, own drafts for their creator, all for staff."""
         if is_staff(user):
             return self
@@ -28,7 +28,7 @@ class ProductQuerySet(models.QuerySet):
             return self.filter(Q(is_published=True) | Q(created_by=user))
         return self.filter(is_published=True)
 
-    def is_visible_to(self, user: AbstractBaseUser | AnonymousUser | None, product) -> bool:
+    def is_visible_to(self, user: AbstractUser | AnonymousUser | None, product) -> bool:
         """The same rule for a product already in memory (no query)."""
         if product.is_published or is_staff(user):
             return True
@@ -49,9 +49,11 @@ class ProductQuerySet(models.QuerySet):
 
 
 class ReviewQuerySet(models.QuerySet):
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser | None) -> ReviewQuerySet:
+    def visible_to(self, user: AbstractUser | AnonymousUser | None) -> ReviewQuerySet:
         """Reviews are as visible as the product they review."""
-        products = self.model._meta.get_field("product").related_model._default_manager
+        products: ProductQuerySet = ProductQuerySet(
+            self.model._meta.get_field("product").related_model
+        )
         return self.filter(product__in=products.visible_to(user).values("pk"))
 
 

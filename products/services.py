@@ -199,7 +199,7 @@ def delete_product(user, product_id: int) -> int:
                 code="protected",
             )}
         )
-    files = [image.image.name for image in product.images.all()]
+    files = [image.image.name for image in product.images.all() if image.image.name]
     product.delete()
     _delete_files_after_commit(files)
     return product_id
@@ -261,7 +261,8 @@ def _clean_images(images: list[dict[str, Any]], errors: Errors, *,
         except ValidationError:
             errors.add(where, "This file is not an image.", "invalid_image")
         else:
-            upload.name = stored_name(upload.name, checked.image.format)
+            # ImageField's to_python gives the file the Pillow image it opened.
+            upload.name = stored_name(upload.name, checked.image.format)  # type: ignore[union-attr]
         upload.seek(0)
         if len(image.get("alt_text") or "") > 200:
             errors.add(f"images.{index}.alt_text", "Use at most 200 characters.", "max_length")
@@ -283,7 +284,8 @@ def _store_images(product: Product, images: list[dict[str, Any]], primary: int,
         try:
             row.save(force_insert=True)
         finally:
-            if stored is not None and row.image._committed:
+            written = row.image._committed  # type: ignore[attr-defined]  # FieldFile's
+            if stored is not None and written and row.image.name:
                 stored.append(row.image.name)
 
 
@@ -296,7 +298,7 @@ def set_product_images(user, product_id: int, images: list[dict[str, Any]]) -> P
     errors = Errors()
     primary = _clean_images(images, errors)
     errors.raise_if_any()
-    old_files = [image.image.name for image in product.images.all()]
+    old_files = [image.image.name for image in product.images.all() if image.image.name]
     product.images.all().delete()
     _store_images(product, images, primary)
     _delete_files_after_commit(old_files)

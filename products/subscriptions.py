@@ -22,6 +22,7 @@ import graphene
 from graphql_relay import to_global_id
 
 from dataloaders.catalog import ProductByIdLoader
+from dataloaders.deferred import Deferred
 from dataloaders.registry import get_loader
 from products.models import Product
 from products.types import ProductType
@@ -62,7 +63,7 @@ class ProductRemoval(graphene.ObjectType):
     id = graphene.ID(required=True, description="The global ID of the product to drop.")
 
 
-def removed_product(root: dict, info) -> ProductRemoval:
+def removed_product(root: dict, info) -> Deferred:  # of a ProductRemoval
     if root.get("event") != UPDATED or root.get("was_published") is None:
         raise SkipEvent(UPDATED)
     before = Product(pk=root["id"], is_published=root["was_published"],

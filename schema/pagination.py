@@ -13,7 +13,7 @@ answer these cheaply).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,7 +268,7 @@ class PageInfo:
 
     __slots__ = ("edges", "has_next_page", "has_previous_page")
 
-    def __init__(self, edges: list[Edge], page: Page) -> None:
+    def __init__(self, edges: Sequence[Edge], page: Page) -> None:
         self.edges = edges
         self.has_previous_page = page.has_previous
         self.has_next_page = page.has_next
@@ -287,7 +287,8 @@ class Connection:
 
     __slots__ = ("count", "edges", "page_info")
 
-    def __init__(self, edges: list[Edge], page_info: PageInfo, count: Callable[[], Any]):
+    def __init__(self, edges: Sequence[Edge], page_info: PageInfo, count: Callable[[], Any]
+                 ) -> None:
         self.edges = edges
         self.page_info = page_info
         self.count = count

@@ -40,9 +40,11 @@ import logging
 import time
 import types
 from collections import deque
+from collections.abc import Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.typing import WebSocketDisconnectEvent
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -75,6 +77,7 @@ from subscriptions.protocols import (
     SUBPROTOCOL_NOT_ACCEPTABLE,
     TRANSPORT_WS,
     LegacyProtocol,
+    Subprotocol,
     TransportProtocol,
 )
 
@@ -86,7 +89,7 @@ TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
 @dataclass(eq=False, slots=True)
 class Operation:
     op_id: str
-    task: asyncio.Task | None = None
+    task: asyncio.Task[Any] | None = None
     subscription: Subscription | None = None
 
 
@@ -94,7 +97,8 @@ _STARTING = object()  # GraphQLWebsocketConsumer.writer while its writer first r
 
 
 @types.coroutine
-def _resume(coroutine, suspended_on):
+def _resume(coroutine: Coroutine[Any, Any, Any], suspended_on: Any
+            ) -> Generator[Any, Any, Any]:
     """Go on with a coroutine that run_eagerly() started, inside a task."""
     while True:
         try:
@@ -111,7 +115,7 @@ def _resume(coroutine, suspended_on):
                 return stop.value
 
 
-def run_eagerly(coroutine) -> asyncio.Task | None:
+def run_eagerly(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
     """Run `coroutine` now until it finishes (None) or first suspends (the task finishing it).
 
     Python 3.12's eager tasks, for 3.11: no task is created when nothing has to wait.
@@ -129,21 +133,22 @@ def run_eagerly(coroutine) -> asyncio.Task | None:
 class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
     """One websocket connection; protocol details are delegated to `self.protocol`."""
 
-    groups = ()  # no channel-layer groups; also spares Channels' per-instance empty list
+    # No channel-layer groups; also spares Channels' per-instance empty list.
+    groups = ()  # type: ignore[assignment]
 
     # No channel-layer channel per socket: events reach sockets through the process's hub.
     # (An alias that names no layer makes Channels skip it; with the in-memory layer every
     # socket's channel would also be scanned on each receive, quadratic in sockets.)
     channel_layer_alias = "vitrine-no-per-socket-channel"
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' AsyncConsumer.__call__ without a channel-layer channel.
 
         `await_many_dispatch` keeps one extra task (and an `asyncio.wait` future) per socket
         for the single `receive` callable; awaiting it directly costs nothing per socket.
         """
         self.scope = scope
-        self.channel_layer = None
+        self.channel_layer = None  # type: ignore[assignment]
         self.base_send = send
         try:
             while True:
@@ -151,7 +156,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         except StopConsumer:
             pass
 
-    async def dispatch(self, message) -> None:
+    async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch without its `aclose_old_connections()` thread hop per message.
 
         Every database access here goes through `database_sync_to_async`, which closes
@@ -168,23 +173,26 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         self.user = AnonymousUser()
         self.credential: Credential | None = None
         self.operations: dict[str, Operation] = {}
-        self.outbox: deque | None = None  # created when something is queued
+        self.outbox: deque[Any] | None = None  # created when something is queued
         self.queued_events = 0
         self.dropped: dict[str, int] = {}
         self.backlogged_since: float | None = None  # since when the send queue is full
         self.closed = False
         self.initialised = False  # connection_init received
         self.acknowledged = False  # connection_ack sent
-        self.tasks: set[asyncio.Task] | None = None  # created by the first spawn()
-        self.writer: asyncio.Task | None = None  # only while the outbox is being written
+        self.tasks: set[asyncio.Task[Any]] | None = None  # created by the first spawn()
+        # Only while the outbox is being written (_STARTING while the writer first runs).
+        self.writer: asyncio.Task[Any] | object | None = None
         self.init_timer: asyncio.TimerHandle | None = None
         self.expiry_timer: asyncio.TimerHandle | None = None
+        self.protocol: Subprotocol
         if TRANSPORT_WS in offered:
             self.protocol = TransportProtocol(self)
         elif LEGACY_WS in offered:
             self.protocol = LegacyProtocol(self)
         else:
-            self.protocol = None
+            # None only on a socket closed at once, whose messages are never read.
+            self.protocol = None  # type: ignore[assignment]
             await self.accept()
             await self.close(code=SUBPROTOCOL_NOT_ACCEPTABLE, reason="Subprotocol not acceptable")
             self.closed = True
@@ -196,7 +204,8 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     # -- Incoming -----------------------------------------------------------------------
 
-    async def receive(self, text_data=None, bytes_data=None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None
+                      ) -> None:
         if self.closed or self.protocol is None:
             return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
@@ -220,7 +229,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             logger.exception("Websocket message handling failed")
             self.close_with(INTERNAL_ERROR, "Internal server error")
 
-    async def websocket_disconnect(self, message) -> None:
+    async def websocket_disconnect(self, message: WebSocketDisconnectEvent) -> None:
         """Channels' handler without its `aclose_old_connections()` thread hop (see dispatch).
 
         No channel-layer groups to leave; when thousands of clients go at once, each would
@@ -229,7 +238,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         await self.disconnect(message["code"])
         raise StopConsumer()
 
-    async def disconnect(self, code) -> None:
+    async def disconnect(self, code: int) -> None:
         self.closed = True
         for timer in ("init_timer", "expiry_timer"):
             if getattr(self, timer, None) is not None:
@@ -239,8 +248,9 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
             await self.stop_operation(op_id)
         for task in list(getattr(self, "tasks", None) or ()):
             task.cancel()
-        if isinstance(getattr(self, "writer", None), asyncio.Task):
-            self.writer.cancel()
+        writer = getattr(self, "writer", None)
+        if isinstance(writer, asyncio.Task):
+            writer.cancel()
 
     # -- Connection -----------------------------------------------------------------------
 
@@ -275,7 +285,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         self.acknowledged = True
         self.protocol.acknowledge()
 
-    def _authenticate(self, params: dict, cookies: dict):
+    def _authenticate(self, params: dict[str, Any], cookies: dict[str, Any]) -> Any:
         with ratelimit.counting_failures(self.client.address):
             return authenticate_params(params, cookies)
 
@@ -302,7 +312,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     # -- Operations -----------------------------------------------------------------------
 
-    async def start_operation(self, op_id: str, payload: dict) -> None:
+    async def start_operation(self, op_id: str, payload: dict[str, Any]) -> None:
         """Prepare and start one operation; the protocol has checked its id and shape."""
         if len(self.operations) >= settings.SUBSCRIPTIONS_MAX_OPERATIONS:
             self.protocol.send_errors(op_id, [{
@@ -384,7 +394,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         if self.operations.get(op_id) is operation:
             del self.operations[op_id]
 
-    def spawn(self, coroutine) -> asyncio.Task:
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coroutine)
         if self.tasks is None:
             self.tasks = set()
@@ -394,7 +404,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
 
     # -- Outgoing -------------------------------------------------------------------------
 
-    def deliver_event(self, op_id: str, payload_json: str, payload: dict,
+    def deliver_event(self, op_id: str, payload_json: str, payload: dict[str, Any],
                       eager: bool = False) -> None:
         """Queue one subscription event (called by the hub; never blocks).
 
@@ -432,14 +442,15 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         return True
 
     def _drop_oldest_event(self) -> None:
-        for index, item in enumerate(self.outbox or ()):
+        outbox = self.outbox or deque()
+        for index, item in enumerate(outbox):
             if item[0] == "event":
-                del self.outbox[index]
+                del outbox[index]
                 self.queued_events -= 1
                 self.dropped[item[1]] = self.dropped.get(item[1], 0) + 1
                 return
 
-    def _outbox(self) -> deque:
+    def _outbox(self) -> deque[Any]:
         if self.outbox is None:
             self.outbox = deque()
         return self.outbox
@@ -451,7 +462,7 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         self.queued_events -= len(self.outbox) - len(kept)
         self.outbox = kept
 
-    def send_message(self, message: dict | str) -> None:
+    def send_message(self, message: dict[str, Any] | str) -> None:
         """Queue a protocol message (never dropped), in order with everything else."""
         if self.closed:
             return

@@ -24,9 +24,11 @@ when the event arrives (products/subscriptions.py).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 CREATED = "created"
@@ -45,7 +47,7 @@ class SkipEvent(Exception):
 
 
 @contextmanager
-def muted():
+def muted() -> Iterator[None]:
     """Publish nothing for writes inside this block (bulk imports, fixtures)."""
     previous = getattr(_muted, "value", False)
     _muted.value = True
@@ -55,9 +57,9 @@ def muted():
         _muted.value = previous
 
 
-def snapshot(product) -> dict[str, Any]:
+def snapshot(product: Model) -> dict[str, Any]:
     """The concrete field values of `product` (foreign keys as ids), JSON-safe."""
-    values = {}
+    values: dict[str, Any] = {}
     for model_field in product._meta.concrete_fields:
         value = model_field.value_from_object(product)
         values[model_field.attname] = model_field.value_to_string(product) if value is not None \
@@ -65,7 +67,7 @@ def snapshot(product) -> dict[str, Any]:
     return values
 
 
-def publish(event: str, product_id: int, product_snapshot: dict | None = None,
+def publish(event: str, product_id: int, product_snapshot: dict[str, Any] | None = None,
             using: str | None = None, *, was_published: bool | None = None,
             created_by_id: int | None = None) -> None:
     """Record an event in the current transaction (published once it commits)."""
@@ -77,7 +79,8 @@ def publish(event: str, product_id: int, product_snapshot: dict | None = None,
                   created_by_id=created_by_id, using=using)
 
 
-def on_product_saved(sender, instance, created, raw=False, using=None, **kwargs) -> None:
+def on_product_saved(sender: Any, instance: Any, created: bool, raw: bool = False,
+                     using: str | None = None, **kwargs: Any) -> None:
     if raw:  # loaddata
         return
     if created:
@@ -89,11 +92,13 @@ def on_product_saved(sender, instance, created, raw=False, using=None, **kwargs)
             created_by_id=instance.created_by_id)
 
 
-def on_product_deleted(sender, instance, using=None, **kwargs) -> None:
+def on_product_deleted(sender: Any, instance: Model, using: str | None = None,
+                       **kwargs: Any) -> None:
     publish(DELETED, instance.pk, snapshot(instance), using=using)
 
 
-def on_review_changed(sender, instance, raw=False, using=None, **kwargs) -> None:
+def on_review_changed(sender: Any, instance: Any, raw: bool = False, using: str | None = None,
+                      **kwargs: Any) -> None:
     """A review's write changes its product's `avgRating` and `reviewCount`."""
     if raw:
         return

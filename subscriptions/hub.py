@@ -82,7 +82,7 @@ def viewer_class(user: Any, prepared: PreparedOperation) -> str:
 class Connection(Protocol):
     """The websocket a subscription belongs to (GraphQLWebsocketConsumer)."""
 
-    def deliver_event(self, op_id: str, payload_json: str, payload: dict,
+    def deliver_event(self, op_id: str, payload_json: str, payload: dict[str, Any],
                       eager: bool = False) -> None:
         """Queue a result (eager: and write it now if the socket can take it without
         waiting); must not block."""
@@ -101,12 +101,12 @@ class Subscription:
     connection: Connection
     credential: Credential | None = None
     """What `user` was authenticated with; None for anonymous subscribers."""
-    key: tuple = field(init=False)
+    key: tuple[Any, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.key = self.group_key()
 
-    def group_key(self) -> tuple:
+    def group_key(self) -> tuple[Any, ...]:
         request = self.prepared.request
         return (
             self.prepared.query,
@@ -120,13 +120,13 @@ class Subscription:
 class Group:
     """Subscriptions that share one execution per event."""
 
-    key: tuple
+    key: tuple[Any, ...]
     prepared: PreparedOperation
     user: Any
     members: dict[Subscription, None] = field(default_factory=dict)
 
 
-def run_groups(groups: list[Group], event: dict) -> list[dict | None]:
+def run_groups(groups: list[Group], event: dict[str, Any]) -> list[dict[str, Any] | None]:
     """Execute every group for `event` (sync, one thread call). None: nothing to send.
 
     Each group is isolated: a failure becomes that group's error payload (the pipeline's).
@@ -143,17 +143,17 @@ def run_groups(groups: list[Group], event: dict) -> list[dict | None]:
 
 class Hub:
     def __init__(self) -> None:
-        self.groups: dict[tuple, Group] = {}
+        self.groups: dict[tuple[Any, ...], Group] = {}
         self.channel: str | None = None
-        self.tasks: list[asyncio.Task] = []
-        self.backlog: asyncio.Queue = asyncio.Queue()
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.backlog: asyncio.Queue[Any] = asyncio.Queue()
         self.lock = asyncio.Lock()
-        self.layer = None
+        self.layer: Any = None  # the channel layer, once started
         self.unreachable = False
         self.since = self.joined_at = timezone.now()
         # Ids of the events accepted lately, oldest first: a repeat (caught up from the
         # outbox after the layer brought it after all) is dropped.
-        self.seen: dict[int, None] = {}
+        self.seen: dict[Any, None] = {}
         self.missed = 0  # events dropped from a full backlog since the last delivery
         # Signed-in subscriptions by credential, to check them again before each event.
         self.viewers: dict[Credential, dict[Subscription, None]] = {}
@@ -204,6 +204,8 @@ class Hub:
             del self.groups[subscription.key]
 
     def _forget_viewer(self, subscription: Subscription) -> None:
+        if subscription.credential is None:
+            return
         same_viewer = self.viewers.get(subscription.credential)
         if same_viewer is not None:
             same_viewer.pop(subscription, None)
@@ -328,7 +330,7 @@ class Hub:
         for event in missed:
             self._accept(outbox.message(event))
 
-    def _accept(self, message: dict) -> None:
+    def _accept(self, message: dict[str, Any]) -> None:
         if message.get("type") != outbox.MESSAGE_TYPE:
             return
         event_id = message.get("event_id")
@@ -353,7 +355,7 @@ class Hub:
             except Exception:
                 logger.exception("Handling a product event failed")
 
-    async def handle(self, event: dict) -> None:
+    async def handle(self, event: dict[str, Any]) -> None:
         """Execute each group once for `event` and queue the results to its members."""
         await self.refresh_viewers()
         groups = list(self.groups.values())

@@ -1,4 +1,7 @@
 """Which websocket handshakes may reach the consumer, judged by their Origin header."""
+from typing import Any
+from urllib.parse import ParseResult
+
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
@@ -12,8 +15,8 @@ class BrowserOriginValidator(OriginValidator):
     refuse them outright.
     """
 
-    def __init__(self, application):
+    def __init__(self, application: Any) -> None:
         super().__init__(application, settings.ALLOWED_HOSTS)
 
-    def valid_origin(self, parsed_origin) -> bool:
+    def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
         return parsed_origin is None or super().valid_origin(parsed_origin)

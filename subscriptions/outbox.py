@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -44,7 +44,7 @@ BATCH = 500
 ADVISORY_LOCK = 0x76_69_74_72
 
 
-def record(kind: str, product_id: int, *, snapshot: dict | None = None,
+def record(kind: str, product_id: int, *, snapshot: dict[str, Any] | None = None,
            was_published: bool | None = None, created_by_id: int | None = None,
            using: str | None = None) -> None:
     """Record one event in the current transaction; publish it once that commits."""
@@ -69,7 +69,7 @@ def message(event: Event) -> dict[str, Any]:
     }
 
 
-def published_since(moment) -> list[Event]:
+def published_since(moment: datetime) -> list[Event]:
     """The events published at or after `moment`, oldest first (a hub's catch-up)."""
     return list(Event.objects.filter(published_at__gte=moment).order_by("pk"))
 

@@ -22,9 +22,8 @@
 from __future__ import annotations
 
 import asyncio
-import typing
 from collections.abc import Collection, Coroutine
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from django.conf import settings
 
@@ -46,7 +45,7 @@ INTERNAL_ERROR = 4500
 SLOW_CLIENT = 4008
 
 
-class Connection(typing.Protocol):
+class Connection(Protocol):
     """What a subprotocol needs of its websocket (subscriptions/consumer.py's consumer)."""
 
     @property
@@ -66,12 +65,12 @@ class Connection(typing.Protocol):
     async def stop_operation(self, op_id: str) -> bool: ...
 
 
-def _optional(payload: dict, name: str, kind: type) -> bool:
+def _optional(payload: dict[str, Any], name: str, kind: type) -> bool:
     value = payload.get(name)
     return value is None or isinstance(value, kind)
 
 
-def valid_operation_payload(payload: Any) -> bool:
+def valid_operation_payload(payload: Any) -> TypeGuard[dict[str, Any]]:
     """A document, or none with a persisted query's hash in `extensions` (APQ)."""
     if not isinstance(payload, dict):
         return False
@@ -85,7 +84,7 @@ def valid_operation_payload(payload: Any) -> bool:
     )
 
 
-class Protocol:
+class Subprotocol:
     """What both subprotocols share: the messages carrying an operation's results.
 
     Subclasses name themselves and the message type of a result (`next` / `data`).
@@ -97,7 +96,23 @@ class Protocol:
     def __init__(self, consumer: Connection) -> None:
         self.consumer = consumer
 
-    def send_errors(self, op_id: str, errors: list[dict]) -> None:
+    async def handle(self, message: dict[str, Any]) -> None:
+        """Act on one client message (a JSON object with a string `type`)."""
+        raise NotImplementedError
+
+    async def invalid(self, reason: str) -> None:
+        """Answer a message this protocol cannot take."""
+        raise NotImplementedError
+
+    def acknowledge(self) -> None:
+        """`connection_init` was accepted."""
+        raise NotImplementedError
+
+    def reject(self, reason: str) -> None:
+        """The credentials of `connection_init` were refused, or stopped holding."""
+        raise NotImplementedError
+
+    def send_errors(self, op_id: str, errors: list[dict[str, Any]]) -> None:
         self.consumer.send_message({"id": op_id, "type": "error", "payload": errors})
 
     def send_result(self, op_id: str, payload_json: str) -> None:
@@ -111,14 +126,14 @@ class Protocol:
         return '{"id":%s,"type":"%s","payload":%s}' % (dumps(op_id), self.result_type, payload_json)
 
 
-class TransportProtocol(Protocol):
+class TransportProtocol(Subprotocol):
     name = TRANSPORT_WS
     result_type = "next"
 
     async def invalid(self, reason: str) -> None:
         self.consumer.close_with(BAD_REQUEST, reason)
 
-    async def handle(self, message: dict) -> None:
+    async def handle(self, message: dict[str, Any]) -> None:
         consumer = self.consumer
         kind = message["type"]
         if kind == "connection_init":
@@ -165,14 +180,14 @@ class TransportProtocol(Protocol):
 
 
 
-class LegacyProtocol(Protocol):
+class LegacyProtocol(Subprotocol):
     name = LEGACY_WS
     result_type = "data"
 
     async def invalid(self, reason: str) -> None:
         self.consumer.send_message({"type": "connection_error", "payload": {"message": reason}})
 
-    async def handle(self, message: dict) -> None:
+    async def handle(self, message: dict[str, Any]) -> None:
         consumer = self.consumer
         kind = message["type"]
         op_id = message.get("id")

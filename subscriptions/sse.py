@@ -152,7 +152,7 @@ class SseConnection:
 
     # -- The hub's Connection -------------------------------------------------------------
 
-    def deliver_event(self, op_id: str, payload_json: str, payload: dict,
+    def deliver_event(self, op_id: str, payload_json: str, payload: dict[str, Any],
                       eager: bool = False) -> None:
         if len(self.queue) >= settings.SUBSCRIPTIONS_SEND_QUEUE:
             self.queue.popleft()

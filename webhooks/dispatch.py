@@ -136,11 +136,11 @@ def attempt(delivery: WebhookDelivery) -> Outcome:
         return Outcome(error=str(error), retryable=True)
     if 200 <= answer.status < 300:
         return Outcome(ok=True, status=answer.status, excerpt=answer.excerpt)
-    error = f"HTTP {answer.status}"
+    failure = f"HTTP {answer.status}"
     if 300 <= answer.status < 400:
-        error += " (redirects are not followed)"
+        failure += " (redirects are not followed)"
     return Outcome(
-        status=answer.status, excerpt=answer.excerpt, error=error,
+        status=answer.status, excerpt=answer.excerpt, error=failure,
         retryable=is_retryable(answer.status),
         retry_after=retry_after_seconds(answer.headers.get("Retry-After"), timezone.now()),
     )

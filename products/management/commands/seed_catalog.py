@@ -215,7 +215,8 @@ class Command(BaseCommand):
 
     def seed_categories(self) -> list[Category]:
         """The categories of TREE; returns the leaves. `self.nouns`: leaf pk -> noun."""
-        leaves, self.nouns = [], {}
+        leaves: list[Category] = []
+        self.nouns: dict[int, str] = {}
 
         def plant(name: str, parent: Category | None, children: dict | str) -> None:
             category, _ = Category.objects.get_or_create(
