@@ -438,8 +438,14 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         if isinstance(self.writer, asyncio.Task):
             self.writer.cancel()  # stuck on a write the client will not read
         self.writer = None
-        self.spawn(self.close(code=SLOW_CLIENT, reason="Client too slow"))
+        self.spawn(self._drop_slow_client())
         return True
+
+    async def _drop_slow_client(self) -> None:
+        """Leave the hub at once (the close itself may wait on the stuck socket), then close."""
+        for op_id in list(self.operations):
+            await self.stop_operation(op_id)
+        await self.close(code=SLOW_CLIENT, reason="Client too slow")
 
     def _drop_oldest_event(self) -> None:
         outbox = self.outbox or deque()
