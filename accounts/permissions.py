@@ -69,10 +69,6 @@ def require_delete_product(user, product: Product) -> None:
 
 # Reviews and favorites -----------------------------------------------------------------------
 
-def can_review(user) -> bool:
-    return is_signed_in(user)
-
-
 def can_change_review(user, review: Review) -> bool:
     return is_signed_in(user) and review.author_id == user.pk
 

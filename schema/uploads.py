@@ -49,10 +49,6 @@ class MultipartError(ValueError):
     """The multipart request does not follow the spec."""
 
 
-def is_multipart_operation(request: HttpRequest) -> bool:
-    return request.method == "POST" and "operations" in request.POST
-
-
 def parse_multipart(request: HttpRequest) -> dict[str, Any]:
     if not any(request.META.get(header) for header in PREFLIGHT_HEADERS):
         raise MultipartError(

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
+
+from tests.helpers import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CLIENTS_DIR = BASE_DIR / "tests" / "clients"
@@ -68,12 +69,6 @@ def database_url(base_url: str, name: str) -> str:
     if not parts.scheme.startswith("postgres"):
         raise RuntimeError(f"The live server needs PostgreSQL, not {parts.scheme!r}.")
     return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUNTIME_DIR = Path(os.environ.get("VITRINE_TEST_RUNTIME", BASE_DIR / "var" / "test-servers"))
@@ -50,12 +51,6 @@ def start_postgres() -> str:
     info = server.get_postmaster_info()
     # pgserver listens on a unix socket only; psycopg takes its directory as the host.
     return f"postgresql://postgres@/postgres?host={info.socket_dir}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:

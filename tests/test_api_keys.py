@@ -25,12 +25,6 @@ mutation($id: ID!) { revokeApiKey(input: {id: $id}) { apiKey { id isActive } err
 MY_KEYS = "{ myApiKeys { name prefix isActive } }"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Autouse, so it applies before the user fixtures hash their passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def with_key(key: str, query: str = ME, variables=None) -> dict:
     return GraphQLClient().execute(query, variables, HTTP_X_API_KEY=key)
 

@@ -37,12 +37,6 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Autouse, so it applies before the user fixtures hash their passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def clear_rate_limits():
     cache.clear()
     yield

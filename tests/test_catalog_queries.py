@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from graphql_relay import to_global_id
 
 from orders.models import Order, OrderItem
 from products.models import Favorite, Product, Review
 from tests.conftest import GraphQLClient, error_codes
+from tests.helpers import gid
 
 NODE = """
 query ($id: ID!) {
@@ -24,11 +24,6 @@ query ($id: ID!) {
   }
 }
 """
-
-
-def gid(obj) -> str:
-    """The global ID of a model instance (GraphQL type names match model names)."""
-    return to_global_id(type(obj).__name__, obj.pk)
 
 
 def names(connection: dict) -> list[str]:

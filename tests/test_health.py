@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from project import health
-from tests.live_server import LiveServer, free_port, start_server
+from tests.helpers import free_port
+from tests.live_server import LiveServer, start_server
 
 pytest_plugins = ["tests.live_server"]
 

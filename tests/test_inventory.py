@@ -10,13 +10,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.test import Client
-from graphql_relay import to_global_id
 
 from orders import services as orders
 from products import inventory
 from products.admin import ProductForm
 from products.models import Category, Product
 from tests.conftest import GraphQLClient, error_codes
+from tests.helpers import gid
 
 ADJUST = """
 mutation($product: ID!, $delta: Int!) {
@@ -32,10 +32,6 @@ PLACE = """
 mutation($items: [OrderLineInput!]!) {
   placeOrder(input: {items: $items}) { order { id } errors { field code } }
 }"""
-
-
-def gid(product) -> str:
-    return to_global_id("Product", product.pk)
 
 
 def stock(product) -> int:

@@ -12,6 +12,7 @@ from graphql_relay import to_global_id
 from orders.models import Order, OrderItem
 from products.models import Category, Product, Review
 from tests.conftest import GraphQLClient, error_codes
+from tests.helpers import gid
 
 PLACE = """
 mutation($items: [OrderLineInput!]!) {
@@ -25,15 +26,6 @@ mutation($id: ID!) {
   cancelOrder(input: {id: $id}) { order { id status } errors { field code } }
 }"""
 RECOMMENDATIONS = "query($first: Int) { recommendations(first: $first) { slug } }"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def gid(obj) -> str:
-    return to_global_id(type(obj).__name__, obj.pk)
 
 
 def line(product, quantity=1) -> dict:

@@ -11,6 +11,7 @@ from graphql_relay import to_global_id
 from orders.models import Order, OrderItem
 from products.models import Product
 from tests.conftest import GraphQLClient, error_codes
+from tests.helpers import gid
 
 CREATE = """
 mutation($input: CreateProductInput!) {
@@ -31,16 +32,6 @@ DELETE = """
 mutation($input: DeleteProductInput!) {
   deleteProduct(input: $input) { deletedId errors { field message code } }
 }"""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Autouse, so it applies before the user fixtures hash their passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def gid(obj) -> str:
-    return to_global_id(type(obj).__name__, obj.pk)
 
 
 def product_input(catalog, **overrides):

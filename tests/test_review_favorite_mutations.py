@@ -6,6 +6,7 @@ from graphql_relay import to_global_id
 
 from products.models import Favorite, Review
 from tests.conftest import error_codes
+from tests.helpers import gid
 
 ADD = """
 mutation($input: AddReviewInput!) {
@@ -26,15 +27,6 @@ TOGGLE = """
 mutation($input: ToggleFavoriteInput!) {
   toggleFavorite(input: $input) { favorited product { slug isFavorited } errors { code } }
 }"""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def gid(obj) -> str:
-    return to_global_id(type(obj).__name__, obj.pk)
 
 
 def field_codes(payload) -> set[tuple[str | None, str]]:

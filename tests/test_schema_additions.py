@@ -20,17 +20,7 @@ from products.models import Category, Favorite, Product, ProductImage
 from schema.cost import compile_plan
 from schema.schema import schema
 from tests.conftest import GraphQLClient, count_queries, error_codes
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def gid(obj) -> str:
-    return to_global_id(type(obj).__name__, obj.pk)
-
-
+from tests.helpers import gid
 
 # me { favorites } --------------------------------------------------------------------------
 

@@ -28,7 +28,6 @@ MEDIA = "http://testserver/media/"
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
 

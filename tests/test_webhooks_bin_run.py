@@ -13,7 +13,7 @@ from pathlib import Path
 
 from standardwebhooks import Webhook
 
-from tests.live_server import free_port
+from tests.helpers import free_port
 from webhooks.testing import Receiver
 
 BASE_DIR = Path(__file__).resolve().parent.parent
