@@ -12,11 +12,18 @@ Two guards share the counts:
 
 The address is the client's as every transport sees it (schema/client.py), so twenty failed
 websocket sign-ins lock out that address, not every socket.
+
+When the cache (Redis) cannot be reached, both guards fail open: sign-in and authentication
+go on unlimited, since refusing every sign-in for the length of a Redis outage would take
+the API down with it, and failures are not counted meanwhile. The outage is logged once when
+the first call fails and once when a call succeeds again (per process), not per request
+(docs/operations.md, "When Redis is down").
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,9 +31,32 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.auth import AuthenticationFailed
-from schema.errors import RequestRefused
+from schema.errors import DependencyOutage, RequestRefused
 
 RATE_LIMITED = "RATE_LIMITED"
+
+logger = logging.getLogger("vitrine.ratelimit")
+
+outage = DependencyOutage(
+    logger,
+    "Sign-in rate limits unavailable (the cache failed: %s); sign-ins and credentials go "
+    "unlimited until it is back.",
+    "Sign-in rate limits restored: the cache answers again.",
+)
+
+
+def _using_cache(call: Callable[[], Any], default: Any = None) -> Any:
+    """`call()`, or `default` when the cache fails (fail open: logged once per outage), or
+    is known to be failing (schema/errors.py DependencyOutage: a probe a second)."""
+    if outage.skip():
+        return default
+    try:
+        result = call()
+    except Exception as error:  # the backend's own errors (redis.ConnectionError, timeouts)
+        outage.failed(error)
+        return default
+    outage.recovered()
+    return result
 
 
 def _address_key(address: str) -> tuple[str, int]:
@@ -42,7 +72,7 @@ def _keys(context: Any, username: str) -> list[tuple[str, int]]:
 
 
 def _refuse_over_limit(keys: list[tuple[str, int]]) -> None:
-    counts = cache.get_many([key for key, _ in keys])
+    counts = _using_cache(lambda: cache.get_many([key for key, _ in keys]), default={})
     for key, limit in keys:
         if counts.get(key, 0) >= limit:
             window = settings.AUTH_RATE_LIMIT_WINDOW_SECONDS
@@ -52,6 +82,10 @@ def _refuse_over_limit(keys: list[tuple[str, int]]) -> None:
 
 
 def _count(keys: list[tuple[str, int]]) -> None:
+    _using_cache(lambda: _increment(keys))
+
+
+def _increment(keys: list[tuple[str, int]]) -> None:
     for key, _ in keys:
         # add() starts the window; incr() never extends it.
         if not cache.add(key, 1, timeout=settings.AUTH_RATE_LIMIT_WINDOW_SECONDS):
@@ -70,7 +104,8 @@ def record_failure(context: Any, username: str) -> None:
 
 
 def record_success(context: Any, username: str) -> None:
-    cache.delete(_keys(context, username)[0][0])
+    key = _keys(context, username)[0][0]
+    _using_cache(lambda: cache.delete(key))
 
 
 @contextmanager

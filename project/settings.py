@@ -113,6 +113,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis that stops answering costs a request a second at most, not the
+            # operating system's TCP timeout: its callers fail open (docs/operations.md).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         },
         # Public responses (schema/response_cache.py), shared by every process.
         "responses": {

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -47,6 +49,7 @@ SUBSCRIPTION_TRANSPORT_REQUIRED = "SUBSCRIPTION_TRANSPORT_REQUIRED"
 # The database is unreachable: retry after `retryAfter` seconds (HTTP 503).
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 RETRY_AFTER_SECONDS = 5
+RETRY_HEADERS = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 class CodedError(GraphQLError):
@@ -110,15 +113,77 @@ def unexpected(cause: BaseException) -> RequestRefused:
     The database being unreachable is SERVICE_UNAVAILABLE (HTTP 503, Retry-After): the
     client should retry. Anything else is INTERNAL, with a generic message.
     """
-    if isinstance(cause, (OperationalError, InterfaceError)):
+    if database_unavailable(cause):
         logger.warning("Database unavailable: %s", cause)
         return RequestRefused(
             SERVICE_UNAVAILABLE,
             "The service is temporarily unavailable; retry shortly.",
             retryAfter=RETRY_AFTER_SECONDS,
-        ).with_http_status(503, **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+        ).with_http_status(503, **RETRY_HEADERS)
     logger.error("Unhandled error", exc_info=cause)
     return RequestRefused(INTERNAL, "Internal server error.")
+
+
+def database_unavailable(cause: BaseException | None) -> bool:
+    """Whether `cause` says the database could not be reached (or the connection broke)."""
+    return isinstance(cause, (OperationalError, InterfaceError))
+
+
+def any_database_unavailable(error_list) -> bool:
+    """Whether a resolver of this result failed because the database was unreachable: the
+    whole response is then SERVICE_UNAVAILABLE for HTTP (503 with Retry-After), so that
+    clients and proxies retry, even though other fields may have data."""
+    return any(database_unavailable(getattr(error, "original_error", None))
+               for error in error_list or ())
+
+
+class DependencyOutage:
+    """A dependency that fails (the cache, Redis), as its callers see it.
+
+    Logged when it starts failing and when it answers again, once each per process, not once
+    per request. While it is down, `skip()` lets one call in `probe_seconds` try it and
+    answers the others at once (their callers take their fallback without waiting for a
+    connection that will fail, or time out). All is well: `skip()` and `recovered()` cost one
+    attribute read each.
+    """
+
+    probe_seconds = 1.0
+
+    def __init__(self, log: logging.Logger, down_message: str, up_message: str) -> None:
+        self.log = log
+        self.down_message = down_message
+        self.up_message = up_message
+        self.down = False
+        self._next_probe = 0.0
+        self._lock = threading.Lock()
+
+    def skip(self) -> bool:
+        """Whether not to call the dependency now (down, and probed a moment ago)."""
+        if not self.down:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_probe:
+                return True
+            self._next_probe = now + self.probe_seconds
+            return False
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            self._next_probe = time.monotonic() + self.probe_seconds
+            if self.down:
+                return
+            self.down = True
+        self.log.warning(self.down_message, error)
+
+    def recovered(self) -> None:
+        if not self.down:
+            return
+        with self._lock:
+            if not self.down:
+                return
+            self.down = False
+        self.log.warning(self.up_message)
 
 
 def phase_error(error: GraphQLError, code: str) -> GraphQLError:

@@ -9,7 +9,8 @@ The steps, in order:
 2. limits on the variables, then the document's size, tokens and shape (schema/limits.py);
 3. the parsed and validated document, cached by hash (schema/document_cache.py);
 4. the operation: one the transport carries (`OperationRequest.refuse`), else a coded
-   refusal naming the transports that do;
+   refusal naming the transports that do; then its arguments' text (schema/inputs.py: no
+   lone surrogates or control characters, BAD_USER_INPUT naming the argument);
 5. the introspection policy, for this viewer;
 6. the requested cost and node count (schema/cost.py);
 7. the throttle takes the requested cost from the client's bucket (schema/throttle.py);
@@ -49,6 +50,7 @@ from schema import (
     document_cache,
     encoding,
     errors,
+    inputs,
     persisted_queries,
     request_log,
     response_cache,
@@ -133,10 +135,14 @@ class OperationResult:
     @classmethod
     def of(cls, result: ExecutionResult) -> OperationResult:
         """An execution's result; errors without a path stopped it before execution (the
-        variables: the client's input, BAD_USER_INPUT)."""
+        variables: the client's input, BAD_USER_INPUT). A resolver that could not reach the
+        database makes it HTTP 503 with Retry-After (its error is SERVICE_UNAVAILABLE)."""
         errors.tag_variable_errors(result.errors)
         found = list(result.errors or ())
-        return cls(result.data, found, result.extensions, all(error.path for error in found))
+        outcome = cls(result.data, found, result.extensions, all(error.path for error in found))
+        if errors.any_database_unavailable(found):
+            outcome.http_status, outcome.headers = 503, dict(errors.RETRY_HEADERS)
+        return outcome
 
     @classmethod
     def failure(cls, error: Exception) -> OperationResult:
@@ -222,7 +228,7 @@ def prepare(request: OperationRequest) -> PreparedOperation | OperationResult:
 def _prepare(request: OperationRequest, record: request_log.RequestRecord):
     sha256 = persisted_queries.requested_hash(request.extensions)
     record.persisted_query = sha256
-    query, register = persisted_queries.resolve(request.query, sha256)
+    query, register = _resolve_persisted(request.query, sha256)
     if not query:
         raise RequestRefused(errors.BAD_REQUEST, "Must provide query string.").with_http_status(400)
     limits = Limits.from_settings()
@@ -232,7 +238,7 @@ def _prepare(request: OperationRequest, record: request_log.RequestRecord):
     if failures:
         return OperationResult(errors=failures, has_data=False)
     if register:
-        persisted_queries.register(sha256, query)
+        _register_persisted(sha256, query)
     operation = get_operation_ast(entry.document, request.operation_name)
     if operation is None:  # validation lets an unknown operationName through
         raise RequestRefused(
@@ -246,6 +252,7 @@ def _prepare(request: OperationRequest, record: request_log.RequestRecord):
     refusal = request.refuse(operation.operation)
     if refusal is not None:
         raise refusal
+    inputs.check_arguments(schema, entry.document, operation, request.variables)
     if entry.uses_introspection:
         check_introspection(request.context.user)
     plan = entry.plan(schema, operation)
@@ -258,6 +265,44 @@ def _prepare(request: OperationRequest, record: request_log.RequestRecord):
         raise refused.with_extensions(prepared.cost(0)) from None
     _take_points(prepared)
     return prepared
+
+
+_apq_outage = errors.DependencyOutage(
+    logger,
+    "Persisted queries unavailable (the cache failed: %s): hashes alone are not found, and "
+    "clients send their queries in full until it is back.",
+    "Persisted queries restored: the cache answers again.",
+)
+
+
+def _resolve_persisted(query: str | None, sha256: str | None) -> tuple[str | None, bool]:
+    """Step 1. While the APQ cache is unreachable, a hash alone is PERSISTED_QUERY_NOT_FOUND,
+    so the client sends the query with it (Apollo's APQ does), which runs."""
+    try:
+        resolved = persisted_queries.resolve(query, sha256)
+    except RequestRefused:
+        raise
+    except Exception as error:
+        if sha256 is None or query is not None:  # no cache was asked: not an outage
+            raise
+        _apq_outage.failed(error)
+        raise RequestRefused(errors.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound") from None
+    if sha256 is not None and query is None:
+        _apq_outage.recovered()
+    return resolved
+
+
+def _register_persisted(sha256: str, query: str) -> None:
+    """Remembering a query is an optimisation: a failing cache does not fail the request (and
+    is not tried again for every request while it fails)."""
+    if _apq_outage.skip():
+        return
+    try:
+        persisted_queries.register(sha256, query)
+    except Exception as error:
+        _apq_outage.failed(error)
+        return
+    _apq_outage.recovered()
 
 
 def _take_points(prepared: PreparedOperation) -> None:
