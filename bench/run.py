@@ -63,11 +63,12 @@ PAGE_QUERY = """query CatalogPage($first: Int!) {
   } } }
 }"""
 SIZES = (10, 50, 100)
-SCENARIOS = ("vitrine", "handwritten", "drf", "naive") if HAS_DRF else (
-    "vitrine", "handwritten", "naive"
+SCENARIOS = ("vitrine", "cached", "handwritten", "drf", "naive") if HAS_DRF else (
+    "vitrine", "cached", "handwritten", "naive"
 )
 DESCRIPTIONS = {
-    "vitrine": "Vitrine as shipped (loaders)",
+    "vitrine": "Vitrine executing every request (GRAPHQL_RESPONSE_CACHE=0)",
+    "cached": "Vitrine as shipped: the anonymous page from the response cache",
     "handwritten": "bench/handwritten.py",
     "drf": "bench/drf.py (Django REST framework)",
     "naive": "Vitrine with DATALOADER_BATCHING=0 (N+1)",
@@ -138,10 +139,18 @@ def client_call(scenario: str, first: int):
     return lambda: client.post(path, body, content_type="application/json")
 
 
+def scenario_settings(scenario: str) -> dict:
+    return {"DATALOADER_BATCHING": scenario != "naive",
+            "GRAPHQL_RESPONSE_CACHE": scenario == "cached"}
+
+
 def in_process_check(scenario: str, first: int) -> tuple[int, object]:
-    """(SQL queries per request, the page's data), from one request."""
-    with override_settings(DATALOADER_BATCHING=scenario != "naive"):
+    """(SQL queries per request, the page's data), from one request (for the cached
+    scenario, the one after the request that filled the cache)."""
+    with override_settings(**scenario_settings(scenario)):
         call = client_call(scenario, first)
+        if scenario == "cached":
+            call()
         with CaptureQueriesContext(connection) as captured:
             response = call()
         queries = len(captured)  # read now: every request start clears Django's query log
@@ -153,7 +162,7 @@ def in_process_check(scenario: str, first: int) -> tuple[int, object]:
 def in_process_cell(scenario: str, first: int, seconds: float) -> tuple[float, float, list]:
     """(requests per second, CPU seconds per request, each request's latency in seconds) with
     Django's test client. CPU time is this process's: load from elsewhere barely moves it."""
-    with override_settings(DATALOADER_BATCHING=scenario != "naive"):
+    with override_settings(**scenario_settings(scenario)):
         call = client_call(scenario, first)
         call()  # a fresh client: settle it outside the timing
         gc.collect()  # the previous cell's garbage is not this one's to collect
@@ -182,10 +191,11 @@ def free_port() -> int:
 class AsgiServer:
     """One uvicorn worker on project.asgi, as bin/run starts it, on a free local port."""
 
-    def __init__(self, batching: bool) -> None:
+    def __init__(self, scenario: str) -> None:
         self.port = free_port()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings",
-               "DATALOADER_BATCHING": "1" if batching else "0"}
+               **{name: "1" if value else "0"
+                  for name, value in scenario_settings(scenario).items()}}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "project.asgi:application", "--port",
              str(self.port), "--log-level", "warning", "--no-access-log"],
@@ -337,6 +347,12 @@ def summary(all_results: dict, http: bool) -> list[str]:
                    else "DRF not installed (bin/bench installs it)")
             parts.append(f"{handwritten:.2f}x hand-written, {drf} by {label}")
         lines.append(f"first={first}: Vitrine at " + "; ".join(parts))
+        if "cached" in results:
+            cached = [f"{speed_ratio(results, 'cached', 'handwritten', mode):.2f}x hand-written "
+                      f"by {label}" for mode, label in [("in_process", "in-process req/s"),
+                                                        *([("http", "HTTP req/s")] if http
+                                                          else [])]]
+            lines.append(f"first={first}: the cached page at " + "; ".join(cached))
     spreads = [
         ((max(values) - min(values)) / statistics.median(values), scenario, first, mode)
         for first, results in all_results.items()
@@ -444,7 +460,7 @@ def main() -> None:
 
     servers = {}
     if not args.no_http:
-        servers = {s: AsgiServer(batching=s != "naive") for s in scenarios}
+        servers = {s: AsgiServer(s) for s in scenarios}
     try:
         for server in servers.values():
             server.wait()
