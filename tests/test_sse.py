@@ -11,8 +11,7 @@ from graphql_relay import to_global_id
 
 from accounts.models import ApiKey
 from subscriptions.hub import get_hub
-from tests.test_ws_protocol import save
-from tests.ws_live import SseClient, async_test
+from tests.ws_live import SseClient, async_test, save
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,8 @@ import pytest
 from channels.db import database_sync_to_async
 from graphql_jwt.shortcuts import get_token
 
-from tests.test_ws_protocol import save
-from tests.ws_live import LEGACY, WsClient, async_test
+from tests.helpers import gid
+from tests.ws_live import BARRIER, LEGACY, WsClient, async_test, save
 
 # Tests that touch the database are transactional: the consumer runs its queries in
 # another thread context than the test's transaction. The others need no database.
@@ -115,8 +115,11 @@ async def test_subscription_data_then_stop_completes(catalog):
     assert event["payload"]["data"] == {"productUpdated": {"name": "Amp 2"}}
     await client.send({"id": "s", "type": "stop"})
     assert await client.receive_skipping_ka() == {"id": "s", "type": "complete"}
+    await client.subscribe("b", BARRIER, {"id": gid(catalog["products"]["novel"])})
     await save(amp, name="Amp 3")
-    assert await client.nothing(0.5)
+    await save(catalog["products"]["novel"], name="Barrier")
+    # Events come in commit order: one for "s" would come before the barrier.
+    await client.barrier("b")
     await client.close()
 
 

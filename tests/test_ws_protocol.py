@@ -5,6 +5,7 @@ with channels' WebsocketCommunicator. The protocol is graphql-ws's PROTOCOL.md.
 """
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,15 @@ from graphql_jwt.shortcuts import get_token
 from graphql_relay import to_global_id
 
 from products.models import Product
-from tests.ws_live import LEGACY, TRANSPORT, WsClient, async_test
+from tests.helpers import gid
+from tests.ws_live import (
+    BARRIER,
+    LEGACY,
+    TRANSPORT,
+    WsClient,
+    async_test,
+    save,
+)
 
 # Tests that touch the database are transactional: the consumer runs its queries in
 # another thread context than the test's transaction. The others need no database.
@@ -70,7 +79,8 @@ async def test_no_connection_init_within_the_timeout_closes_4408(settings):
 async def test_init_in_time_is_not_closed_by_the_timeout(settings):
     settings.SUBSCRIPTIONS_INIT_TIMEOUT = 0.2
     client = await WsClient(TRANSPORT).open()
-    assert await client.nothing(0.5)
+    await asyncio.sleep(0.5)  # past the timeout
+    await client.sync()  # the next message is the pong: the socket is open
     await client.close()
 
 
@@ -90,7 +100,7 @@ async def test_ping_is_answered_with_pong_before_and_after_init():
 async def test_unsolicited_pong_is_ignored():
     client = await WsClient(TRANSPORT).open()
     await client.send({"type": "pong"})
-    assert await client.nothing()
+    await client.sync()  # the next message is the pong of the ping: nothing answered it
     await client.close()
 
 
@@ -245,7 +255,7 @@ def test_request_errors_are_one_error_message_without_complete(query, code):
         message = await client.receive()
         assert message["type"] == "error" and message["id"] == "s"
         assert message["payload"][0]["extensions"]["code"] == code
-        assert await client.nothing()
+        await client.sync()  # no complete came before the pong
         # The id is free again.
         await client.subscribe("s", UPDATED)
         await client.close()
@@ -278,9 +288,11 @@ async def test_subscription_sends_next_per_event_and_complete_stops_it(catalog):
     assert payload["data"] == {"productUpdated": {"name": "Amp 2"}}
     assert isinstance(payload["extensions"]["eventId"], int)  # clients dedupe by it
     await client.send({"id": "s", "type": "complete"})
-    await client.sync()
+    await client.subscribe("b", BARRIER, {"id": gid(catalog["products"]["novel"])})
     await save(amp, name="Amp 3")
-    assert await client.nothing(0.5)
+    await save(catalog["products"]["novel"], name="Barrier")
+    # Events come in commit order: one for "s" would come before the barrier.
+    await client.barrier("b")
     await client.close()
 
 
@@ -294,7 +306,8 @@ async def test_product_updated_filters_by_id(catalog):
     await save(amp, name="Not this one")
     await save(novel, name="This one")
     assert (await client.receive())["payload"]["data"] == {"productUpdated": {"name": "This one"}}
-    assert await client.nothing()
+    await save(novel, name="Barrier")
+    assert (await client.receive())["payload"]["data"] == {"productUpdated": {"name": "Barrier"}}
     await client.close()
 
 
@@ -369,15 +382,6 @@ async def test_disconnect_removes_subscriptions_from_the_hub(catalog):
     await client.close()
     assert get_hub().size == 0
     assert not get_hub().tasks
-
-
-async def save(product, **changes):
-    def write():
-        for name, value in changes.items():
-            setattr(product, name, value)
-        product.save()
-
-    await database_sync_to_async(write)()
 
 
 def test_price_is_decimal_in_snapshots():

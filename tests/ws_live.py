@@ -10,7 +10,6 @@ subscriptions-transport-ws, ws; installed with `npm ci` by bin/setup-clients).
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
 from tests.live_server import stop_process
@@ -29,6 +29,24 @@ WS_CLIENTS_DIR = Path(__file__).resolve().parent / "ws_clients"
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
 ORIGIN = (b"origin", b"http://localhost")
+
+
+# Absence is asserted with a barrier, never by waiting: after the write that must not reach a
+# viewer, a write that must (BARRIER_NAME), whose event is the viewer's next message. Events
+# come in commit order, so one that leaked would have come before it.
+BARRIER_NAME = "Barrier"
+BARRIER = "subscription Barrier($id: ID) { productUpdated(id: $id) { name } }"
+
+
+async def save(product: Any, **changes: Any) -> None:
+    """Change and save a product (its event is published when the write commits)."""
+
+    def write() -> None:
+        for name, value in changes.items():
+            setattr(product, name, value)
+        product.save()
+
+    await database_sync_to_async(write)()
 
 
 def async_test(function):
@@ -78,6 +96,14 @@ class WsClient:
             if message.get("type") != "ka":
                 return message
 
+    async def barrier(self, op_id: str) -> None:
+        """Assert that the next message (keep-alives aside) is the event of BARRIER
+        subscription `op_id` for its product renamed BARRIER_NAME."""
+        message = await self.receive_skipping_ka()
+        kind = "next" if self.subprotocol == TRANSPORT else "data"
+        assert (message.get("id"), message["type"], message["payload"]["data"]) == (
+            op_id, kind, {"productUpdated": {"name": BARRIER_NAME}}), message
+
     async def closed(self, timeout: float = 5) -> int:
         """Wait for the server's close (skipping messages before it); its code."""
         while True:
@@ -90,18 +116,6 @@ class WsClient:
         output = await self.communicator.receive_output(timeout)
         assert output["type"] == "websocket.close", f"expected the close, got {output}"
         return output.get("code", 1000)
-
-    async def nothing(self, timeout: float = 0.3) -> bool:
-        """Whether nothing (but keep-alives) arrives within `timeout`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (remaining := deadline - loop.time()) > 0:
-            if await self.communicator.receive_nothing(remaining):
-                return True
-            message = await self.communicator.receive_output()
-            if message["type"] != "websocket.send" or json.loads(message["text"]) != {"type": "ka"}:
-                raise AssertionError(f"unexpected {message}")
-        return True
 
     async def init(self, payload: dict | None = None) -> dict:
         """connection_init and its ack (the legacy `ka` that follows is left queued)."""
