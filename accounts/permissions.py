@@ -1,6 +1,6 @@
 """Who may write what: the one place every mutation asks.
 
-Reads are public under the visibility rule (products.querysets.ProductQuerySet.visible_to);
+Reads are public under the visibility rule (products/visibility.py);
 this module only decides writes. `can_*` answer, `require_*` raise the coded error
 (UNAUTHENTICATED for anonymous viewers, FORBIDDEN otherwise). Looking an object up (and
 answering NOT_FOUND for one the viewer may not see) is the caller's job, done before these.
@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from products.querysets import is_staff
+from accounts.viewer import is_signed_in, is_staff
 from schema.errors import Forbidden, Unauthenticated
 
 if TYPE_CHECKING:
     from products.models import Product, Review
-
-
-def is_signed_in(user) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
 
 
 def require_authenticated(user, message: str = "Sign in to do this.") -> None:

@@ -2,6 +2,7 @@ import graphene
 
 from accounts.models import ApiKey
 from accounts.types import ApiKeyType, UserType
+from accounts.viewer import is_signed_in
 from schema.errors import Unauthenticated
 from schema.per_viewer import per_viewer
 
@@ -18,10 +19,10 @@ class Query(graphene.ObjectType):
 
     def resolve_me(self, info):
         user = info.context.user
-        return user if user.is_authenticated else None
+        return user if is_signed_in(user) else None
 
     def resolve_my_api_keys(self, info):
         user = info.context.user
-        if not user.is_authenticated:
+        if not is_signed_in(user):
             raise Unauthenticated("Sign in to see your API keys.")
         return ApiKey.objects.filter(owner=user)

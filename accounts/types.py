@@ -9,6 +9,7 @@ from graphene_django import DjangoObjectType
 from graphene_django.registry import get_global_registry
 
 from accounts.models import ApiKey
+from accounts.viewer import is_signed_in
 from dataloaders.accounts import ApiKeyByIdLoader, UserByIdLoader
 from dataloaders.catalog import FavoritedLoader
 from dataloaders.registry import get_loader
@@ -85,7 +86,7 @@ class UserType(DjangoObjectType):
 
     def resolve_favorites(self, info, **args) -> Connection | None:
         viewer = info.context.user
-        if not viewer.is_authenticated or viewer.pk != self.pk:
+        if not is_signed_in(viewer) or viewer.pk != self.pk:
             return None
         visible = Product.objects.visible_to(viewer).values("pk")
         favorites = (

@@ -4,6 +4,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from accounts.models import ApiKey
+from accounts.viewer import is_signed_in
 from dataloaders.loader import Loader
 from dataloaders.rows import lean_rows
 
@@ -23,7 +24,7 @@ class ApiKeyByIdLoader(Loader):
 
     def batch_load(self, keys: list[Any]) -> list[Any]:
         user = self.context.user
-        if not user.is_authenticated:
+        if not is_signed_in(user):
             return [None] * len(keys)
         api_keys = ApiKey.objects.filter(owner=user).in_bulk(keys)
         return [api_keys.get(key) for key in keys]

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, F, Window
 from django.db.models.functions import RowNumber
 
+from accounts.viewer import is_signed_in
 from dataloaders.loader import Loader
 from dataloaders.rows import lean_rows
 from products.models import Category, Favorite, Product, ProductImage, Review
@@ -140,7 +141,7 @@ class FavoritedLoader(Loader):
 
     def batch_load(self, keys: list[Any]) -> list[Any]:
         user = self.context.user
-        if not user.is_authenticated:
+        if not is_signed_in(user):
             return [False] * len(keys)
         favorited = set(
             Favorite.objects.filter(user=user, product_id__in=keys).values_list(

@@ -4,7 +4,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from products.querysets import is_staff
+from accounts.viewer import is_signed_in, is_staff
 
 
 class OrderQuerySet(models.QuerySet):
@@ -12,7 +12,7 @@ class OrderQuerySet(models.QuerySet):
         """A user's own orders; staff see all; anonymous users none."""
         if is_staff(user):
             return self
-        if not user.is_authenticated:
+        if not is_signed_in(user):
             return self.none()
         return self.filter(user=user)
 

@@ -1,6 +1,7 @@
 import graphene
 from graphene_django.registry import get_global_registry
 
+from accounts.viewer import is_signed_in
 from orders import services
 from orders.models import Order
 from orders.types import OrderType
@@ -31,7 +32,7 @@ class Query(graphene.ObjectType):
     ))
 
     def resolve_my_orders(self, info, **kwargs):
-        if not info.context.user.is_authenticated:
+        if not is_signed_in(info.context.user):
             raise Unauthenticated("Sign in to see your orders.")
         return Order.objects.filter(user=info.context.user)
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Avg, F
 
 from accounts import permissions
+from accounts.viewer import is_signed_in
 from orders.models import Order, OrderItem
 from products import inventory
 from products.models import Product
@@ -117,7 +118,7 @@ def cancel_order(user, order_id: int) -> Order:
 def recommendations(user, first: int) -> list[Product]:
     """Visible, published products from categories the user ordered from, minus what they
     bought, best rated first (then most popular)."""
-    if not permissions.is_signed_in(user):
+    if not is_signed_in(user):
         return []
     ordered = OrderItem.objects.filter(order__user=user).exclude(
         order__status=Order.Status.CANCELLED

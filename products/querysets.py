@@ -1,8 +1,7 @@
 """Querysets holding the catalog's read rules.
 
-`ProductQuerySet.visible_to` is *the* visibility rule: every read path (lists, node lookup,
-search, related and popular products, category product lists, loaders, subscriptions, admin)
-goes through it, so a hidden product is indistinguishable from a missing one.
+`ProductQuerySet.visible_to` and `is_visible_to` are the catalog's visibility rule
+(products/visibility.py) as queryset methods: every read path goes through them.
 """
 from __future__ import annotations
 
@@ -11,28 +10,20 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 
+from products import visibility
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
-
-
-def is_staff(user: AbstractUser | AnonymousUser | None) -> bool:
-    return bool(user is not None and user.is_active and user.is_staff)
 
 
 class ProductQuerySet(models.QuerySet):
     def visible_to(self, user: AbstractUser | AnonymousUser | None) -> ProductQuerySet:
         """Published products for everyone, own drafts for their creator, all for staff."""
-        if is_staff(user):
-            return self
-        if user is not None and user.is_authenticated:
-            return self.filter(Q(is_published=True) | Q(created_by=user))
-        return self.filter(is_published=True)
+        return visibility.visible(self, user)
 
     def is_visible_to(self, user: AbstractUser | AnonymousUser | None, product) -> bool:
         """The same rule for a product already in memory (no query)."""
-        if product.is_published or is_staff(user):
-            return True
-        return bool(user is not None and user.is_authenticated and product.created_by_id == user.pk)
+        return visibility.can_see(user, product)
 
     def search(self, text: str) -> ProductQuerySet:
         text = text.strip()

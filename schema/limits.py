@@ -46,6 +46,7 @@ from graphql import (
     parse,
 )
 
+from accounts.viewer import is_staff
 from schema import errors
 from schema.errors import RequestRefused
 
@@ -302,7 +303,7 @@ def check_introspection(user: Any = _UNKNOWN) -> None:
     mode = settings.GRAPHQL_INTROSPECTION
     if mode == "on" or (mode == "staff" and user is _UNKNOWN):
         return
-    if mode == "staff" and getattr(user, "is_staff", False) and user.is_active:
+    if mode == "staff" and is_staff(user):
         return
     raise RequestRefused(
         errors.INTROSPECTION_DISABLED,

@@ -43,7 +43,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.auth import SESSION, Credential, current_users
-from products.querysets import is_staff
+from accounts.viewer import is_staff
 from schema import encoding
 from schema.pipeline import OperationContext, PreparedOperation, execute_event
 from subscriptions import outbox

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions
-from products.querysets import is_staff
+from accounts.viewer import is_staff
 from schema.errors import Forbidden, NotFound
 from webhooks import dispatch, payloads, safety, signing
 from webhooks.catalog import EVENT_TYPES, TEST_EVENT

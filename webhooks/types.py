@@ -7,8 +7,8 @@ import graphene
 from graphene_django import DjangoObjectType
 from graphene_django.utils import bypass_get_queryset
 
+from accounts.viewer import is_staff
 from dataloaders.registry import get_loader
-from products.querysets import is_staff
 from schema.descriptions import describe_fields
 from schema.node import Node
 from schema.pagination import BoundedConnectionField, CountableConnection
