@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from functools import reduce
 from operator import or_
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
 
@@ -32,7 +32,10 @@ def alternatives(viewer: Any) -> list[dict[str, Any]] | None:
     return [published]
 
 
-def visible(queryset: QuerySet, viewer: Any) -> QuerySet:
+QuerySetT = TypeVar("QuerySetT", bound=QuerySet[Any])
+
+
+def visible(queryset: QuerySetT, viewer: Any) -> QuerySetT:
     conditions = alternatives(viewer)
     if conditions is None:
         return queryset

@@ -7,10 +7,14 @@ deployment fails at start-up with a message that says what to fix.
 """
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+
+N = TypeVar("N", int, float)
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
@@ -25,12 +29,19 @@ def _bad(name: str, value: str, expected: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{name}={value!r} is not {expected}.")
 
 
-def _check_bounds(name: str, value: str, number: float, minimum: float | None,
-                  maximum: float | None) -> None:
+def _number(name: str, value: str, kind: Callable[[str], N], expected: str,
+            minimum: float | None, maximum: float | None) -> N:
+    try:
+        number = kind(value)
+    except ValueError:
+        raise _bad(name, value, expected) from None
+    if not math.isfinite(number):
+        raise _bad(name, value, "a finite number")
     if minimum is not None and number < minimum:
         raise _bad(name, value, f"at least {minimum}")
     if maximum is not None and number > maximum:
         raise _bad(name, value, f"at most {maximum}")
+    return number
 
 
 def env_str(name: str, default: str, *, choices: Iterable[str] | None = None) -> str:
@@ -46,32 +57,20 @@ def env_str(name: str, default: str, *, choices: Iterable[str] | None = None) ->
 
 def env_int(name: str, default: int, *, minimum: int | None = None,
             maximum: int | None = None) -> int:
-    """A whole number, within `minimum`..`maximum` if given."""
+    """A whole number (`10_000` too), within `minimum`..`maximum` if given."""
     value = _raw(name)
     if value is None:
         return default
-    try:
-        number = int(value.replace("_", ""))
-    except ValueError:
-        raise _bad(name, value, "a whole number") from None
-    _check_bounds(name, value, number, minimum, maximum)
-    return number
+    return _number(name, value, lambda text: int(text.replace("_", "")), "a whole number",
+                   minimum, maximum)
 
 
 def env_float(name: str, default: float, *, minimum: float | None = None,
               maximum: float | None = None) -> float:
-    """A number, within `minimum`..`maximum` if given."""
+    """A finite number, within `minimum`..`maximum` if given."""
     value = _raw(name)
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise _bad(name, value, "a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise _bad(name, value, "a finite number")
-    _check_bounds(name, value, number, minimum, maximum)
-    return number
+    return default if value is None else _number(name, value, float, "a number", minimum,
+                                                 maximum)
 
 
 def env_bool(name: str, default: bool) -> bool:
