@@ -6,8 +6,6 @@ reference server (rejection closes 4403; start before connection_ack is an error
 from __future__ import annotations
 
 import pytest
-from channels.db import database_sync_to_async
-from graphql_jwt.shortcuts import get_token
 
 from tests.helpers import gid
 from tests.ws_live import BARRIER, LEGACY, WsClient, async_test, save
@@ -47,14 +45,6 @@ async def test_rejected_init_sends_connection_error_and_closes_4403():
     assert message["type"] == "connection_error"
     assert message["payload"]["message"]
     assert await client.closed() == 4403
-
-
-@async_test
-async def test_no_connection_init_within_the_timeout_closes_4408(settings):
-    settings.SUBSCRIPTIONS_INIT_TIMEOUT = 0.2
-    client = WsClient(LEGACY)
-    await client.connect()
-    assert await client.closed(timeout=3) == 4408
 
 
 @async_test
@@ -163,28 +153,3 @@ async def test_oversized_message_closes_4400(settings):
     client = await WsClient(LEGACY).open()
     await start(client, "q", "{ __typename }" + " " * 200)
     assert await client.closed() == 4400
-
-
-@uses_db
-@async_test
-async def test_too_many_operations(settings, catalog):
-    settings.SUBSCRIPTIONS_MAX_OPERATIONS = 1
-    client = await WsClient(LEGACY).open()
-    await start(client, "1", UPDATED)
-    await start(client, "2", UPDATED)
-    message = await client.receive_skipping_ka()
-    assert message["type"] == "error" and message["id"] == "2"
-    assert message["payload"][0]["extensions"]["code"] == "TOO_MANY_OPERATIONS"
-    await client.close()
-
-
-@uses_db
-@async_test
-async def test_jwt_in_connection_params_authenticates(users):
-    token = await database_sync_to_async(get_token)(users["staff"])
-    client = await WsClient(LEGACY).open({"Authorization": f"Bearer {token}"})
-    await start(client, "me", "{ me { username } }")
-    assert (await client.receive_skipping_ka())["payload"]["data"] == {
-        "me": {"username": "staff"}
-    }
-    await client.close()

@@ -67,10 +67,16 @@ async def test_second_connection_init_closes_4429():
     assert await client.closed() == 4429
 
 
+# Cases both subprotocols share are parametrised over them (the legacy protocol's own rules
+# are in tests/test_ws_legacy_protocol.py).
+BOTH = pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
+
+
+@BOTH
 @async_test
-async def test_no_connection_init_within_the_timeout_closes_4408(settings):
+async def test_no_connection_init_within_the_timeout_closes_4408(settings, protocol):
     settings.SUBSCRIPTIONS_INIT_TIMEOUT = 0.2
-    client = WsClient(TRANSPORT)
+    client = WsClient(protocol)
     await client.connect()
     assert await client.closed(timeout=3) == 4408
 
@@ -311,15 +317,15 @@ async def test_product_updated_filters_by_id(catalog):
     await client.close()
 
 
+@BOTH
 @uses_db
 @async_test
-async def test_too_many_operations_is_an_error_for_that_operation(settings, catalog):
+async def test_too_many_operations_is_an_error_for_that_operation(settings, catalog, protocol):
     settings.SUBSCRIPTIONS_MAX_OPERATIONS = 2
-    client = await WsClient(TRANSPORT).open()
-    await client.subscribe("1", UPDATED)
-    await client.subscribe("2", UPDATED)
-    await client.send({"id": "3", "type": "subscribe", "payload": {"query": UPDATED}})
-    message = await client.receive()
+    client = await WsClient(protocol).open()
+    for op_id in ("1", "2", "3"):  # handled in order: the third is one too many
+        await client.start(op_id, UPDATED)
+    message = await client.receive_skipping_ka()
     assert message["type"] == "error" and message["id"] == "3"
     assert message["payload"][0]["extensions"]["code"] == "TOO_MANY_OPERATIONS"
     await client.close()
@@ -337,18 +343,19 @@ ME = "{ me { username } }"
 
 
 async def me(client: WsClient) -> dict:
-    await client.send({"id": "me", "type": "subscribe", "payload": {"query": ME}})
-    result = await client.receive()
-    assert await client.receive() == {"id": "me", "type": "complete"}
+    await client.start("me", ME)
+    result = await client.receive_skipping_ka()
+    assert await client.receive_skipping_ka() == {"id": "me", "type": "complete"}
     return result["payload"]["data"]["me"]
 
 
+@BOTH
 @uses_db
 @async_test
-async def test_jwt_in_connection_init_authenticates(users):
+async def test_jwt_in_connection_init_authenticates(users, protocol):
     token = await database_sync_to_async(get_token)(users["creator"])
     for key in ("authorization", "Authorization"):
-        client = await WsClient(TRANSPORT).open({key: f"Bearer {token}"})
+        client = await WsClient(protocol).open({key: f"Bearer {token}"})
         assert await me(client) == {"username": "creator"}
         await client.close()
 

@@ -137,12 +137,16 @@ class WsClient:
         A ping (or, in the legacy protocol, a cheap query) sent after it is answered only
         once the server has handled the subscribe message.
         """
+        await self.start(op_id, query, variables)
+        await self.sync()
+
+    async def start(self, op_id: str, query: str, variables: dict | None = None) -> None:
+        """Send an operation (`subscribe`, or the legacy `start`), waiting for nothing."""
         kind = "subscribe" if self.subprotocol == TRANSPORT else "start"
         payload: dict[str, Any] = {"query": query}
         if variables is not None:
             payload["variables"] = variables
         await self.send({"id": op_id, "type": kind, "payload": payload})
-        await self.sync()
 
     async def sync(self) -> None:
         if self.subprotocol == TRANSPORT:
