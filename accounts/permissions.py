@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from accounts.viewer import is_signed_in, is_staff
-from schema.errors import Forbidden, Unauthenticated
+from django.core.exceptions import PermissionDenied
+
+from accounts.viewer import NotAuthenticated, is_signed_in, is_staff
 
 if TYPE_CHECKING:
     from products.models import Product, Review
@@ -18,12 +19,12 @@ if TYPE_CHECKING:
 
 def require_authenticated(user, message: str = "Sign in to do this.") -> None:
     if not is_signed_in(user):
-        raise Unauthenticated(message)
+        raise NotAuthenticated(message)
 
 
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
-        raise Forbidden(message)
+        raise PermissionDenied(message)
 
 
 # Products ------------------------------------------------------------------------------------
@@ -100,4 +101,4 @@ def require_manage_api_keys(request) -> None:
     """Keys are managed with a password-backed sign-in, so a leaked key cannot mint more."""
     require_authenticated(request.user, "Sign in to manage API keys.")
     if getattr(request, "auth_method", None) == "api_key":
-        raise Forbidden("API keys cannot create or revoke API keys; sign in with a token.")
+        raise PermissionDenied("API keys cannot create or revoke API keys; sign in with a token.")

@@ -2,8 +2,7 @@ import graphene
 
 from accounts.models import ApiKey
 from accounts.types import ApiKeyType, UserType
-from accounts.viewer import is_signed_in
-from schema.errors import Unauthenticated
+from accounts.viewer import NotAuthenticated, is_signed_in
 from schema.per_viewer import per_viewer
 
 
@@ -24,5 +23,5 @@ class Query(graphene.ObjectType):
     def resolve_my_api_keys(self, info):
         user = info.context.user
         if not is_signed_in(user):
-            raise Unauthenticated("Sign in to see your API keys.")
+            raise NotAuthenticated("Sign in to see your API keys.")
         return ApiKey.objects.filter(owner=user)

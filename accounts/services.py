@@ -17,7 +17,7 @@ from graphql_jwt.utils import get_payload, get_user_by_payload
 
 from accounts import permissions, ratelimit
 from accounts.models import ApiKey, RefreshToken
-from schema.errors import NotFound, Unauthenticated
+from accounts.viewer import NotAuthenticated
 
 
 @transaction.atomic
@@ -84,7 +84,7 @@ def sign_in(request, username: str, password: str):
     user = authenticate(request=request, username=username, password=password)
     if user is None:
         ratelimit.record_failure(request, username)
-        raise Unauthenticated("Please enter valid credentials.")
+        raise NotAuthenticated("Please enter valid credentials.")
     ratelimit.record_success(request, username)
     user_logged_in.send(sender=user.__class__, request=request, user=user)
     request.user = user
@@ -98,11 +98,11 @@ def verify(request, token: str) -> dict:
         if get_user_by_payload(payload) is None:  # raises for a disabled user
             raise JSONWebTokenError("The token's user no longer exists.")
     except JSONWebTokenError as error:
-        raise Unauthenticated(str(error) or "The token is invalid.") from None
+        raise NotAuthenticated(str(error) or "The token is invalid.") from None
     return payload
 
 
-class RefreshTokenReused(Unauthenticated):
+class RefreshTokenReused(NotAuthenticated):
     """A revoked refresh token came back, so it was copied. Raising rolls back the caller's
     transaction: the caller revokes `family` afterwards (`revoke_families`)."""
 
@@ -122,14 +122,14 @@ def rotate_refresh_token(request, token: str):
         RefreshToken.objects.select_for_update().select_related("user").for_token(token).first()
     )
     if refresh_token is None:
-        raise Unauthenticated("The refresh token is invalid.")
+        raise NotAuthenticated("The refresh token is invalid.")
     if refresh_token.revoked is not None:
         raise RefreshTokenReused(refresh_token.family)
     if refresh_token.is_expired(request):
-        raise Unauthenticated("The refresh token has expired.")
+        raise NotAuthenticated("The refresh token has expired.")
     user = refresh_token.user
     if not user.is_active:
-        raise Unauthenticated("The user is disabled.")
+        raise NotAuthenticated("The user is disabled.")
     refresh_token.revoke()
     request.user = user
     return user, issue_tokens(request, user, refresh_token.family)
@@ -150,7 +150,7 @@ def revoke_refresh_token(request, token: str) -> datetime:
         .filter(revoked__isnull=True).first()
     )
     if refresh_token is None:
-        raise Unauthenticated("The refresh token is invalid or was already revoked.")
+        raise NotAuthenticated("The refresh token is invalid or was already revoked.")
     refresh_token.revoke()
     return refresh_token.revoked
 
@@ -176,7 +176,7 @@ def revoke_api_key(request, key_id: int) -> ApiKey:
     permissions.require_manage_api_keys(request)
     api_key = ApiKey.objects.select_for_update().filter(owner=request.user, pk=key_id).first()
     if api_key is None:
-        raise NotFound("API key not found.")
+        raise ApiKey.DoesNotExist("API key not found.")
     if api_key.is_active:
         api_key.is_active = False
         api_key.save(update_fields=["is_active"])

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+
+
+class NotAuthenticated(PermissionDenied):
+    """The operation needs a viewer who is (validly) signed in: UNAUTHENTICATED to clients.
+
+    Like Django's PermissionDenied and ObjectDoesNotExist, which services raise for FORBIDDEN
+    and NOT_FOUND, it names the rule, not a transport; schema/errors.py maps all three.
+    """
+
 
 def is_signed_in(user: Any) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)

@@ -1,12 +1,11 @@
 import graphene
 from graphene_django.registry import get_global_registry
 
-from accounts.viewer import is_signed_in
+from accounts.viewer import NotAuthenticated, is_signed_in
 from orders import services
 from orders.models import Order
 from orders.types import OrderType
 from products.models import Product
-from schema.errors import Unauthenticated
 from schema.pagination import BoundedConnectionField, validate_page_args
 from schema.per_viewer import per_viewer
 
@@ -33,7 +32,7 @@ class Query(graphene.ObjectType):
 
     def resolve_my_orders(self, info, **kwargs):
         if not is_signed_in(info.context.user):
-            raise Unauthenticated("Sign in to see your orders.")
+            raise NotAuthenticated("Sign in to see your orders.")
         return Order.objects.filter(user=info.context.user)
 
     def resolve_recommendations(self, info, first):

@@ -18,7 +18,6 @@ from accounts.viewer import is_signed_in
 from orders.models import Order, OrderItem
 from products import inventory
 from products.models import Product
-from schema.errors import NotFound
 
 MAX_LINES = 100
 
@@ -100,7 +99,7 @@ def cancel_order(user, order_id: int) -> Order:
     permissions.require_authenticated(user, "Sign in to cancel orders.")
     order = Order.objects.owned_by(user).select_for_update().filter(pk=order_id).first()
     if order is None:
-        raise NotFound("Order not found.")
+        raise Order.DoesNotExist("Order not found.")
     if order.status not in CANCELLABLE:
         raise ValidationError(
             {"id": ValidationError(

@@ -24,7 +24,6 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from products.models import Product
-from schema.errors import NotFound
 
 OUT_OF_STOCK = "out_of_stock"
 # The largest value of the `stock` column (a PostgreSQL integer).
@@ -44,7 +43,7 @@ def _lock(product: Product) -> int:
     """Lock the product's row; its stock as of now."""
     row = locked(Product.objects.all(), [product.pk]).get(product.pk)
     if row is None:
-        raise NotFound("Product not found.")
+        raise Product.DoesNotExist("Product not found.")
     return row.stock
 
 

@@ -20,7 +20,6 @@ from django.utils.text import slugify
 from accounts import permissions
 from products import inventory
 from products.models import Category, Favorite, Product, ProductImage, Review, unique_slug
-from schema.errors import NotFound
 
 PRODUCT_FIELDS = ("name", "description", "price", "stock", "category", "is_published")
 REVIEW_FIELDS = ("rating", "title", "body")
@@ -46,7 +45,7 @@ def visible_product(user, product_id: int, *, lock: bool = False) -> Product:
         products = products.select_for_update()
     product = products.filter(pk=product_id).first()
     if product is None:
-        raise NotFound("Product not found.")
+        raise Product.DoesNotExist("Product not found.")
     return product
 
 
@@ -56,7 +55,7 @@ def visible_review(user, review_id: int, *, lock: bool = False) -> Review:
         reviews = reviews.select_for_update()
     review = reviews.filter(pk=review_id).first()
     if review is None:
-        raise NotFound("Review not found.")
+        raise Review.DoesNotExist("Review not found.")
     return review
 
 

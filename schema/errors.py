@@ -15,6 +15,8 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db import DataError, InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
 
+from accounts.viewer import NotAuthenticated
+
 logger = logging.getLogger("vitrine.errors")
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -229,11 +231,23 @@ def _with_code_from_cause(error: GraphQLError) -> GraphQLError:
         # lone surrogate (`"\ud800"` in JSON), which no database encoding can hold.
         return _copy(error, "A value in the request cannot be stored or searched.", BAD_USER_INPUT)
     if isinstance(cause, ObjectDoesNotExist):
-        return _copy(error, "Not found.", NOT_FOUND)
+        return _copy(error, _domain_message(cause, "Not found."), NOT_FOUND)
+    if isinstance(cause, NotAuthenticated):
+        return _copy(error, _domain_message(cause, "Sign in to do this."), UNAUTHENTICATED)
     if isinstance(cause, PermissionDenied):
-        return _copy(error, "You do not have permission to do this.", FORBIDDEN)
+        return _copy(error, _domain_message(cause, "You do not have permission to do this."),
+                     FORBIDDEN)
     coded = unexpected(cause)
     return _copy(error, coded.message, coded.code, extensions=coded.extensions)
+
+
+def _domain_message(cause: Exception, default: str) -> str:
+    """The message a service gave its domain error, or `default` (for Django's own, such as
+    "Product matching query does not exist.", which names models, not the problem)."""
+    message = cause.args[0] if cause.args and isinstance(cause.args[0], str) else ""
+    if not message or message.endswith("matching query does not exist."):
+        return default
+    return message
 
 
 def _is_lone_surrogate(cause: BaseException) -> bool:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions
 from accounts.viewer import is_staff
-from schema.errors import Forbidden, NotFound
 from webhooks import dispatch, payloads, safety, signing
 from webhooks.catalog import EVENT_TYPES, TEST_EVENT
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -26,7 +25,7 @@ MAX_GRACE_SECONDS = 7 * 24 * 3600
 def require_staff(user) -> None:
     permissions.require_authenticated(user, "Sign in to manage webhooks.")
     if not is_staff(user):
-        raise Forbidden("Only staff manage webhooks.")
+        raise PermissionDenied("Only staff manage webhooks.")
 
 
 def _error(field: str, message: str, code: str) -> ValidationError:
@@ -54,7 +53,7 @@ def _endpoint(endpoint_id: int, *, lock: bool = False) -> WebhookEndpoint:
     endpoints = WebhookEndpoint.objects.select_for_update() if lock else WebhookEndpoint.objects
     endpoint = endpoints.filter(pk=endpoint_id).first()
     if endpoint is None:
-        raise NotFound("Webhook endpoint not found.")
+        raise WebhookEndpoint.DoesNotExist("Webhook endpoint not found.")
     return endpoint
 
 
@@ -136,7 +135,7 @@ def redeliver(user, delivery_id: int) -> WebhookDelivery:
     original = WebhookDelivery.objects.select_related("event", "endpoint") \
         .filter(pk=delivery_id).first()
     if original is None:
-        raise NotFound("Webhook delivery not found.")
+        raise WebhookDelivery.DoesNotExist("Webhook delivery not found.")
     if not original.endpoint.is_active:
         raise _error("id", "The endpoint is disabled: enable it first.", "endpoint_disabled")
     return _queue(original.event, original.endpoint)
