@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiKey, hash_secret
 from tests.conftest import GraphQLClient, error_codes
+from tests.ws_live import TRANSPORT, WsClient, async_test
 
 ME = "{ me { username } }"
 CREATE = """
@@ -145,3 +147,17 @@ def test_api_key_and_bearer_token_together_are_refused(issued):
     _, key = issued
     result = GraphQLClient().execute(ME, HTTP_X_API_KEY=key, HTTP_AUTHORIZATION="Bearer x.y.z")
     assert error_codes(result) == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.django_db(transaction=True)
+@async_test
+async def test_an_api_key_cannot_mint_api_keys_over_the_socket(users):
+    _key, plain = await database_sync_to_async(ApiKey.issue)(users["creator"], "script")
+    client = await WsClient(TRANSPORT).open({"x-api-key": plain})
+    await client.send({"id": "m", "type": "subscribe", "payload": {
+        "query": 'mutation { createApiKey(input: {name: "minted"}) { key } }',
+    }})
+    result = await client.receive()
+    assert result["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await database_sync_to_async(ApiKey.objects.filter(name="minted").exists)() is False
+    await client.close()

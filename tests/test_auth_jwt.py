@@ -179,6 +179,13 @@ def test_verify_token(alice):
     ]
 
 
+def test_verify_token_refuses_the_token_of_a_disabled_user(alice):
+    token = sign_in()["data"]["tokenAuth"]["token"]
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    assert error_codes(GraphQLClient().execute(VERIFY, {"t": token})) == ["UNAUTHENTICATED"]
+
+
 # refresh tokens ----------------------------------------------------------------------------------
 
 def test_refresh_rotates_the_refresh_token_and_refuses_the_old_one(alice):

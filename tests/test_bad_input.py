@@ -72,7 +72,8 @@ def test_malformed_global_id_is_bad_user_input(gql, catalog, query, bad_id):
     assert_error(gql.execute(query, {"id": bad_id}), "BAD_USER_INPUT", field="id")
 
 
-@pytest.mark.parametrize("type_name", ["PageInfo", "ProductConnection", "NoSuchType", "String"])
+@pytest.mark.parametrize("type_name", ["PageInfo", "ProductConnection", "CreateProductInput",
+                                       "NoSuchType", "String"])
 def test_node_refuses_ids_of_types_that_are_not_nodes(gql, catalog, type_name):
     result = gql.execute(NODE, {"id": to_global_id(type_name, 1)})
     assert_error(result, "BAD_USER_INPUT", field="id")
@@ -248,6 +249,14 @@ def test_a_lone_surrogate_in_a_string_argument_is_bad_user_input(gql, catalog, q
     assert_error(result, "BAD_USER_INPUT", field=argument)
     assert "lone UTF-16 surrogate" in result["errors"][0]["message"]
     assert "data" not in result
+
+
+@pytest.mark.parametrize("query", [
+    '{ product(slug: "a\\u0000b") { name } }',
+    '{ category(slug: "a\\u0000b") { name } }',
+], ids=["product", "category"])
+def test_a_nul_character_in_text_is_bad_user_input(gql, catalog, query):
+    assert_error(gql.execute(query), "BAD_USER_INPUT")
 
 
 @pytest.mark.parametrize("pk", [2**31, 9223372036854775808, 10**23])

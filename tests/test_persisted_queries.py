@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, override_settings
 
 from tests.conftest import error_codes
+from tests.ws_live import TRANSPORT, WsClient, async_test
 
 QUERY = "query Roots { categories { name } }"
 OTHER = "{ categories { slug } }"
@@ -143,6 +144,25 @@ def test_other_documents_are_not_allowed(catalog, allow_list, django_assert_num_
         assert error_codes(result) == ["PERSISTED_QUERY_NOT_ALLOWED"]
         result = post({"extensions": persisted(sha256(OTHER))})[1]
         assert error_codes(result) == ["PERSISTED_QUERY_NOT_ALLOWED"]
+
+
+@pytest.mark.django_db(transaction=True)
+@async_test
+async def test_the_allow_list_applies_to_websocket_operations(catalog, settings, tmp_path):
+    allowed = "{ categories { name } }"
+    path = tmp_path / "allowed.json"
+    path.write_text(json.dumps([allowed]))
+    settings.GRAPHQL_PERSISTED_QUERIES_ONLY = True
+    settings.GRAPHQL_PERSISTED_QUERIES_FILE = str(path)
+    client = await WsClient(TRANSPORT).open()
+    await client.send({"id": "x", "type": "subscribe", "payload": {"query": "{ me { id } }"}})
+    refused = await client.receive()
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+    await client.send({"id": "y", "type": "subscribe", "payload": {"query": allowed}})
+    assert (await client.receive())["type"] == "next"
+    await client.close()
+
 
 
 def test_an_allow_list_with_a_wrong_hash_is_a_configuration_error(tmp_path, db):

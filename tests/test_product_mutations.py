@@ -117,6 +117,16 @@ def test_create_product_validation_errors_name_the_field(viewers, catalog, overr
     assert not Product.objects.filter(description="Spins.").exists()
 
 
+def test_create_product_refused_by_validation_writes_nothing(viewers, catalog):
+    result = viewers["staff"].execute(
+        """mutation ($category: ID!) { createProduct(input: {name: "Nope", price: "0",
+           stock: 1, category: $category}) { product { id } errors { field code } } }""",
+        {"category": gid(catalog["categories"]["books"])},
+    )
+    assert result["data"]["createProduct"]["errors"] == [{"field": "price", "code": "MIN_VALUE"}]
+    assert not Product.objects.filter(name="Nope").exists()
+
+
 # updateProduct -----------------------------------------------------------------------------------
 
 def test_creator_updates_only_the_fields_sent(viewers, catalog):
@@ -237,3 +247,25 @@ def test_an_ordered_product_cannot_be_deleted(viewers, catalog, users):
     result = viewers["creator"].data(DELETE, {"input": {"id": gid(amp)}})
     assert field_codes(result["deleteProduct"]) == {("id", "PROTECTED")}
     assert result["deleteProduct"]["deletedId"] is None
+
+
+# several mutations in one request ----------------------------------------------------------------
+
+CREATE_THEN_FAIL = """
+mutation ($category: ID!) {
+  a: createProduct(input: {name: "Kept", price: "5.00", stock: 1, category: $category}) {
+    product { id name } errors { code }
+  }
+  b: deleteProduct(input: {id: "UHJvZHVjdDo5OTk5OQ=="}) { deletedId }
+}
+"""
+
+
+def test_a_mutation_that_succeeded_is_kept_when_a_later_one_fails(viewers, catalog):
+    result = viewers["staff"].execute(
+        CREATE_THEN_FAIL, {"category": gid(catalog["categories"]["books"])})
+    assert error_codes(result) == ["NOT_FOUND"]
+    assert result["data"]["a"] == {"product": {"id": result["data"]["a"]["product"]["id"],
+                                               "name": "Kept"}, "errors": []}
+    # What the response reports as done is done.
+    assert Product.objects.filter(name="Kept").exists()

@@ -18,6 +18,7 @@ from products.models import Category, Product, ProductImage, Review
 from schema.client import Client
 from schema.throttle import LeakyBucket
 from tests.conftest import CATALOG_PAGE, error_codes
+from tests.ws_live import TRANSPORT, WsClient, async_test
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_NAMES = "{ products(first: 10) { edges { node { name } } } }"
@@ -223,6 +224,30 @@ def test_an_unreachable_throttle_cache_lets_requests_through(gql, catalog, monke
     result = gql.execute(PRODUCT_NAMES)
     assert "errors" not in result
     assert "throttleStatus" not in result["extensions"]["cost"]
+
+
+# -- Over the websocket ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@async_test
+async def test_each_websocket_operation_draws_from_the_throttle_bucket(catalog, settings):
+    settings.GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE = 3
+    settings.GRAPHQL_THROTTLE_ADDRESS_RESTORE_RATE = 0.001
+    client = await WsClient(TRANSPORT).open()
+    codes = []
+    for op_id in "abcd":
+        await client.send({"id": op_id, "type": "subscribe", "payload": {
+            "query": "{ me { id } }",  # costs 1 point
+        }})
+        message = await client.receive()
+        if message["type"] == "next":
+            assert await client.receive() == {"id": op_id, "type": "complete"}
+            codes.append("ok")
+        else:
+            codes.append(message["payload"][0]["extensions"]["code"])
+    assert codes == ["ok", "ok", "ok", "THROTTLED"]
+    await client.close()
 
 
 # -- Sized for a storefront -----------------------------------------------------------------
