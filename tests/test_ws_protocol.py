@@ -1,7 +1,9 @@
 """graphql-transport-ws at /graphql/: every message and close code of the protocol.
 
 Runs against `project.asgi.application` (origin check and cookie authentication included)
-with channels' WebsocketCommunicator. The protocol is graphql-ws's PROTOCOL.md.
+with channels' WebsocketCommunicator. The protocol is graphql-ws's PROTOCOL.md. What both
+subprotocols share runs over each of them (`BOTH`); the legacy graphql-ws protocol's own rules
+are in tests/test_ws_legacy_protocol.py.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ uses_db = pytest.mark.django_db(transaction=True)
 
 UPDATED = "subscription { productUpdated { name } }"
 
+# Cases both subprotocols share are parametrised over them.
+BOTH = pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
+
 
 @async_test
 async def test_transport_ws_is_chosen_from_what_the_client_offers():
@@ -52,10 +57,11 @@ async def test_no_acceptable_subprotocol_closes_4406():
     assert await no_protocol.closed() == 4406
 
 
+@BOTH
 @async_test
-async def test_connection_init_is_acknowledged():
-    client = WsClient(TRANSPORT)
-    await client.connect()
+async def test_connection_init_is_acknowledged(protocol):
+    client = WsClient(protocol)
+    assert await client.connect() == protocol
     assert await client.init() == {"type": "connection_ack"}
     await client.close()
 
@@ -65,11 +71,6 @@ async def test_second_connection_init_closes_4429():
     client = await WsClient(TRANSPORT).open()
     await client.send({"type": "connection_init"})
     assert await client.closed() == 4429
-
-
-# Cases both subprotocols share are parametrised over them (the legacy protocol's own rules
-# are in tests/test_ws_legacy_protocol.py).
-BOTH = pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
 
 
 @BOTH
@@ -161,14 +162,19 @@ def test_malformed_subscribe_or_complete_closes_4400(message):
 
 
 @async_test
-async def test_binary_and_oversized_messages_close_4400(settings):
+async def test_binary_messages_close_4400():
     client = WsClient(TRANSPORT)
     await client.connect()
     await client.communicator.send_to(bytes_data=b'{"type": "ping"}')
     assert await client.closed() == 4400
+
+
+@BOTH
+@async_test
+async def test_oversized_messages_close_4400(settings, protocol):
     settings.SUBSCRIPTIONS_MAX_MESSAGE_BYTES = 100
-    client = await WsClient(TRANSPORT).open()
-    await client.send({"type": "ping", "payload": {"pad": "x" * 200}})
+    client = await WsClient(protocol).open()
+    await client.start("q", "{ __typename }" + " " * 200)
     assert await client.closed() == 4400
 
 
@@ -195,36 +201,35 @@ async def test_an_id_may_be_reused_after_complete(catalog):
     await client.close()
 
 
+@BOTH
 @uses_db
 @async_test
-async def test_query_over_the_socket_sends_one_next_then_complete(catalog):
-    client = await WsClient(TRANSPORT).open()
-    await client.send({"id": "q", "type": "subscribe", "payload": {
-        "query": "query P($slug: String) { product(slug: $slug) { name category { name } } }",
-        "variables": {"slug": catalog["products"]["amp"].slug},
-    }})
-    result = await client.receive()
-    assert (result["id"], result["type"]) == ("q", "next")
+async def test_a_query_over_the_socket_sends_one_result_then_complete(catalog, protocol):
+    client = await WsClient(protocol).open()
+    await client.start(
+        "q", "query P($slug: String) { product(slug: $slug) { name category { name } } }",
+        {"slug": catalog["products"]["amp"].slug})
+    result = await client.receive_skipping_ka()
+    assert (result["id"], result["type"]) == ("q", client.result_type)
     assert result["payload"]["data"] == {
         "product": {"name": "Tube Amplifier", "category": {"name": "Audio"}},
     }
     assert result["payload"]["extensions"]["cost"]["actualQueryCost"] == 2
-    assert await client.receive() == {"id": "q", "type": "complete"}
+    assert await client.receive_skipping_ka() == {"id": "q", "type": "complete"}
     await client.close()
 
 
+@BOTH
 @uses_db
 @async_test
-async def test_resolver_errors_of_a_query_come_in_next(catalog):
-    client = await WsClient(TRANSPORT).open()
-    await client.send({"id": "q", "type": "subscribe", "payload": {
-        "query": '{ product(slug: "no-such-thing") { name } }',
-    }})
-    result = await client.receive()
-    assert result["type"] == "next"
+async def test_resolver_errors_of_a_query_come_in_its_result(catalog, protocol):
+    client = await WsClient(protocol).open()
+    await client.start("q", '{ product(slug: "no-such-thing") { name } }')
+    result = await client.receive_skipping_ka()
+    assert (result["id"], result["type"]) == ("q", client.result_type)
     assert result["payload"]["data"] == {"product": None}
     assert result["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert await client.receive() == {"id": "q", "type": "complete"}
+    assert await client.receive_skipping_ka() == {"id": "q", "type": "complete"}
     await client.close()
 
 
@@ -246,6 +251,7 @@ async def test_mutation_over_the_socket(catalog, users):
     await client.close()
 
 
+@BOTH
 @pytest.mark.parametrize(("query", "code"), [
     ("subscription {", "GRAPHQL_PARSE_FAILED"),
     ("subscription { noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
@@ -253,12 +259,12 @@ async def test_mutation_over_the_socket(catalog, users):
      "GRAPHQL_VALIDATION_FAILED"),
     ('subscription { productUpdated(id: "not-an-id") { name } }', "BAD_USER_INPUT"),
 ])
-def test_request_errors_are_one_error_message_without_complete(query, code):
+def test_request_errors_are_one_error_message_without_complete(query, code, protocol):
     @async_test
     async def run():
-        client = await WsClient(TRANSPORT).open()
-        await client.send({"id": "s", "type": "subscribe", "payload": {"query": query}})
-        message = await client.receive()
+        client = await WsClient(protocol).open()
+        await client.start("s", query)
+        message = await client.receive_skipping_ka()
         assert message["type"] == "error" and message["id"] == "s"
         assert message["payload"][0]["extensions"]["code"] == code
         await client.sync()  # no complete came before the pong
@@ -283,17 +289,21 @@ async def test_variables_that_do_not_coerce_are_an_error(catalog):
     await client.close()
 
 
+@BOTH
 @uses_db
 @async_test
-async def test_subscription_sends_next_per_event_and_complete_stops_it(catalog):
-    client = await WsClient(TRANSPORT).open()
+async def test_a_subscription_sends_a_result_per_event_until_stopped(catalog, protocol):
+    client = await WsClient(protocol).open()
     await client.subscribe("s", UPDATED)
     amp = catalog["products"]["amp"]
     await save(amp, name="Amp 2")
-    payload = (await client.receive())["payload"]
-    assert payload["data"] == {"productUpdated": {"name": "Amp 2"}}
-    assert isinstance(payload["extensions"]["eventId"], int)  # clients dedupe by it
-    await client.send({"id": "s", "type": "complete"})
+    event = await client.receive_skipping_ka()
+    assert (event["id"], event["type"]) == ("s", client.result_type)
+    assert event["payload"]["data"] == {"productUpdated": {"name": "Amp 2"}}
+    assert isinstance(event["payload"]["extensions"]["eventId"], int)  # clients dedupe by it
+    await client.stop("s")
+    if protocol == LEGACY:  # the legacy server confirms a stop; graphql-transport-ws does not
+        assert await client.receive_skipping_ka() == {"id": "s", "type": "complete"}
     await client.subscribe("b", BARRIER, {"id": gid(catalog["products"]["novel"])})
     await save(amp, name="Amp 3")
     await save(catalog["products"]["novel"], name="Barrier")

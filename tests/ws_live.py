@@ -100,9 +100,13 @@ class WsClient:
         """Assert that the next message (keep-alives aside) is the event of BARRIER
         subscription `op_id` for its product renamed BARRIER_NAME."""
         message = await self.receive_skipping_ka()
-        kind = "next" if self.subprotocol == TRANSPORT else "data"
         assert (message.get("id"), message["type"], message["payload"]["data"]) == (
-            op_id, kind, {"productUpdated": {"name": BARRIER_NAME}}), message
+            op_id, self.result_type, {"productUpdated": {"name": BARRIER_NAME}}), message
+
+    @property
+    def result_type(self) -> str:
+        """The type of the messages that carry results: `next`, or the legacy `data`."""
+        return "next" if self.subprotocol == TRANSPORT else "data"
 
     async def closed(self, timeout: float = 5) -> int:
         """Wait for the server's close (skipping messages before it); its code."""
@@ -147,6 +151,12 @@ class WsClient:
         if variables is not None:
             payload["variables"] = variables
         await self.send({"id": op_id, "type": kind, "payload": payload})
+
+    async def stop(self, op_id: str) -> None:
+        """Stop an operation: `complete`, or the legacy `stop` (which the server answers with
+        `complete`, left queued)."""
+        kind = "complete" if self.subprotocol == TRANSPORT else "stop"
+        await self.send({"id": op_id, "type": kind})
 
     async def sync(self) -> None:
         if self.subprotocol == TRANSPORT:
