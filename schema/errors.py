@@ -209,11 +209,17 @@ def format_error(error: Exception) -> dict[str, Any]:
         extensions = {"code": getattr(error, "code", BAD_REQUEST)}
         extensions.update(getattr(error, "extensions", None) or {})
         return {"message": str(error), "extensions": extensions}
+    return coded(error).formatted
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    """The error with its code, from its cause when it has none (a domain error, Django's
+    ValidationError, an unexpected exception): what the client and the request log see."""
     if isinstance(error, GraphQLSyntaxError):
-        error = phase_error(error, GRAPHQL_PARSE_FAILED)
-    elif not (error.extensions or {}).get("code"):
-        error = _with_code_from_cause(error)
-    return error.formatted
+        return phase_error(error, GRAPHQL_PARSE_FAILED)
+    if not (error.extensions or {}).get("code"):
+        return _with_code_from_cause(error)
+    return error
 
 
 def _with_code_from_cause(error: GraphQLError) -> GraphQLError:

@@ -138,7 +138,7 @@ class OperationResult:
         variables: the client's input, BAD_USER_INPUT). A resolver that could not reach the
         database makes it HTTP 503 with Retry-After (its error is SERVICE_UNAVAILABLE)."""
         errors.tag_variable_errors(result.errors)
-        found = list(result.errors or ())
+        found = [errors.coded(error) for error in result.errors or ()]
         outcome = cls(result.data, found, result.extensions, all(error.path for error in found))
         if errors.any_database_unavailable(found):
             outcome.http_status, outcome.headers = 503, dict(errors.RETRY_HEADERS)
