@@ -32,6 +32,7 @@ from graphene.utils.str_converters import to_camel_case
 from graphql import (
     DocumentNode,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
@@ -137,7 +138,8 @@ def _listed_type(field_type: Any) -> str | None:
     if isinstance(field_type, GraphQLObjectType) and "edges" in field_type.fields:
         edge = get_named_type(field_type.fields["edges"].type)
         if isinstance(edge, GraphQLObjectType) and "node" in edge.fields:
-            return get_named_type(edge.fields["node"].type).name
+            node_type: GraphQLNamedType = get_named_type(edge.fields["node"].type)
+            return node_type.name
     return None
 
 

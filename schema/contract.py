@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 from graphql import (
     BreakingChange,
@@ -24,6 +25,7 @@ from graphql import (
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLUnionType,
     build_schema,
@@ -100,7 +102,8 @@ def document(graphql_schema: GraphQLSchema) -> GraphQLSchema:
     """Set the schema's description and the custom scalars' `@specifiedBy` and descriptions."""
     graphql_schema.description = SCHEMA_DESCRIPTION
     for name, spec in SCALARS.items():
-        scalar = graphql_schema.type_map.get(name)
+        # SCALARS names scalar types.
+        scalar = cast("GraphQLScalarType | None", graphql_schema.type_map.get(name))
         if scalar is None:
             raise LookupError(f"schema/contract.py documents a scalar {name} the schema lacks")
         scalar.specified_by_url = spec.specified_by_url
@@ -202,8 +205,11 @@ REMOVALS = {
 
 def removed_coordinate(change: BreakingChange) -> str | None:
     """What a removal removed, as a schema coordinate; None for any other breaking change."""
-    pattern, template = REMOVALS.get(change.type, (None, None))
-    match = pattern.match(change.description) if pattern else None
+    removal = REMOVALS.get(change.type)
+    if removal is None:
+        return None
+    pattern, template = removal
+    match = pattern.match(change.description)
     return template.format(*match.groups()) if match else None
 
 

@@ -59,7 +59,6 @@ from graphql import (
     is_leaf_type,
     value_from_ast_untyped,
 )
-from graphql.pyutils import Undefined
 
 from schema import errors
 from schema.errors import RequestRefused
@@ -172,7 +171,7 @@ class _Compiler:
         return compiled
 
     def conditions(self, directives: tuple[DirectiveNode, ...] | None) -> tuple[Condition, ...]:
-        found = []
+        found: list[Condition] = []
         for directive in directives or ():
             name = directive.name.value
             if name not in ("skip", "include"):
@@ -203,7 +202,7 @@ class _Compiler:
                 variables.append(value.name.value)
             elif value is None:
                 arg_default = field_def.args[name].default_value
-                if isinstance(arg_default, int) and arg_default is not Undefined:
+                if isinstance(arg_default, int):  # Undefined (no default) is not an int
                     constants.append(arg_default)
         lengths: list[str] = []
         for name in LENGTH_ARGUMENTS:
@@ -230,6 +229,7 @@ class _Compiler:
             return ()
         items: list[Any] = []
         for selection in selection_set.selections:
+            item: PlanField | PlanFragment | PlanInline | None
             if isinstance(selection, FieldNode):
                 item = self.field(parent_type, selection, connection_count, root_cost)
             elif isinstance(selection, FragmentSpreadNode):
@@ -408,7 +408,8 @@ def _costs_something(plan: CostPlan, items: tuple[Any, ...]) -> bool:
     return costly
 
 
-def _actual(plan: CostPlan, items: tuple[Any, ...], data: Any, variables: dict) -> int:
+def _actual(plan: CostPlan, items: tuple[Any, ...], data: Any, variables: dict[str, Any]
+            ) -> int:
     """The cost rules applied to what execution returned (see the module docstring)."""
     if not isinstance(data, dict):
         return 0

@@ -19,10 +19,10 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core import signing
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 
 from schema.errors import BadUserInput
 
@@ -38,9 +38,9 @@ class Ordering:
     model_label: str = ""
 
     @classmethod
-    def of(cls, queryset: QuerySet) -> Ordering:
+    def of(cls, queryset: QuerySet[Model]) -> Ordering:
         """The queryset's ordering (or its model's default), made total by the primary key."""
-        names = list(queryset.query.order_by or queryset.model._meta.ordering)
+        names = list(queryset.query.order_by or queryset.model._meta.ordering or ())
         columns: list[tuple[str, bool]] = []
         for name in names:
             if not isinstance(name, str):
@@ -66,10 +66,7 @@ class Ordering:
 
     def attnames(self, model: type[Model]) -> tuple[str, ...]:
         """The columns a row needs for its cursor."""
-        return tuple(
-            model._meta.pk.attname if name == "pk" else model._meta.get_field(name).attname
-            for name, _ in self.columns
-        )
+        return tuple(_field(model, name).attname for name, _ in self.columns)
 
     def values_of(self, row: Model) -> list[Any]:
         return [getattr(row, name) for name, _ in self.columns]
@@ -105,9 +102,13 @@ def decode(cursor: str, ordering: Ordering, model: type[Model], *, argument: str
             "page.",
             field=argument,
         )
-    fields = [model._meta.pk if name == "pk" else model._meta.get_field(name)
-              for name, _ in ordering.columns]
+    fields = [_field(model, name) for name, _ in ordering.columns]
     return [field.to_python(value) for field, value in zip(fields, values, strict=True)]
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    """An ordering column's model field (ordering columns are concrete fields)."""
+    return model._meta.pk if name == "pk" else cast("Field[Any, Any]", model._meta.get_field(name))
 
 
 def _json_value(value: Any) -> Any:

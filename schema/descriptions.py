@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from graphene import Dynamic
 
-T = TypeVar("T")
+T = TypeVar("T", bound=type)
 
 
 def _described(get_field: Callable[..., Any], description: str, **kwargs: Any) -> Any:

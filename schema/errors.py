@@ -9,11 +9,12 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import DataError, InterfaceError, OperationalError
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError, GraphQLFormattedError, GraphQLSyntaxError
 
 from accounts.viewer import NotAuthenticated
 
@@ -131,7 +132,7 @@ def database_unavailable(cause: BaseException | None) -> bool:
     return isinstance(cause, (OperationalError, InterfaceError))
 
 
-def any_database_unavailable(error_list) -> bool:
+def any_database_unavailable(error_list: Iterable[GraphQLError] | None) -> bool:
     """Whether a resolver of this result failed because the database was unreachable: the
     whole response is then SERVICE_UNAVAILABLE for HTTP (503 with Retry-After), so that
     clients and proxies retry, even though other fields may have data."""
@@ -194,7 +195,7 @@ def phase_error(error: GraphQLError, code: str) -> GraphQLError:
     return error
 
 
-def tag_variable_errors(error_list) -> None:
+def tag_variable_errors(error_list: Iterable[GraphQLError] | None) -> None:
     """Execution errors without a path come from coercing the request's variables (or an
     unknown operation name): the client's input, so BAD_USER_INPUT unless already coded."""
     for error in error_list or ():
@@ -202,7 +203,7 @@ def tag_variable_errors(error_list) -> None:
             phase_error(error, BAD_USER_INPUT)
 
 
-def format_error(error: Exception) -> dict[str, Any]:
+def format_error(error: Exception) -> GraphQLFormattedError:
     """Serialize any error for the response; the single exit for errors."""
     if not isinstance(error, GraphQLError):
         # Raised outside GraphQL execution (HTTP method, body parsing).

@@ -43,9 +43,9 @@ of a hanging or half-serialized value.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import CoroutineType
-from typing import Any
+from typing import Any, cast
 
 from django.utils.functional import LazyObject
 from graphql import (
@@ -85,7 +85,7 @@ class PromiseStalledError(RuntimeError):
     """
 
 
-def settled_value(promise: Promise) -> Any:
+def settled_value(promise: Promise[Any]) -> Any:
     """Value of a settled Promise; raises its reason if it was rejected.
 
     Unlike ``Promise.get()`` this never blocks: ``get()`` on a pending Promise
@@ -98,7 +98,7 @@ def settled_value(promise: Promise) -> Any:
     return promise.value
 
 
-def never_awaitable(_value: Any) -> bool:
+def never_awaitable(value: Any) -> bool:
     """``is_awaitable`` predicate: nothing is awaitable in this synchronous executor.
 
     The default predicate looks for ``__await__``, which ``Promise`` has; that
@@ -161,7 +161,7 @@ class _Slot:
         self.info: GraphQLResolveInfo | None = None
         self.continue_with: Callable[[Any], Any] | None = None
 
-    def wait_on(self, pending: Deferred | Promise) -> None:
+    def wait_on(self, pending: Deferred | Promise[Any]) -> None:
         """Call this slot back when ``pending`` settles.
 
         A ``Deferred`` takes plain callbacks. For a ``Promise``, ``.then`` would allocate a
@@ -172,7 +172,9 @@ class _Slot:
         if type(pending) is Deferred:
             pending.add_waiter(self)
         else:
-            pending._target()._add_callbacks(self.fulfilled, self.rejected, None)
+            cast("Promise[Any]", pending)._target()._add_callbacks(
+                self.fulfilled, self.rejected, None
+            )
 
     def fulfilled(self, value: Any) -> None:
         self.context.resume(self, value, None)  # type: ignore[union-attr]
@@ -199,7 +201,7 @@ class PromiseExecutionContext(ExecutionContext):
         ``graphql_sync`` passes its own; ours must win in both cases.
         """
         super().__init__(*args, **kwargs)
-        self.is_awaitable = never_awaitable  # type: ignore[method-assign]
+        self.is_awaitable = never_awaitable
         # The slot of the whole ``data`` dict while it has pending descendants.
         self._root: _Slot | None = None
         self._data_nulled = False
@@ -276,6 +278,7 @@ class PromiseExecutionContext(ExecutionContext):
             self.schema, self.fragments, self.root_value, self.operation,
             self.variable_values, self.context_value, self.is_awaitable,
         )
+        data: dict[str, Any] | _Slot
         if operation.operation == OperationType.MUTATION:
             data = self.execute_fields_serially(fields, root_value)
         else:
@@ -313,9 +316,8 @@ class PromiseExecutionContext(ExecutionContext):
                         else getattr(source, field.attname, field.default)
                     )
                 except Exception as raw_error:
-                    completed = self.field_error(
-                        raw_error, field, Path(path, field.key, field.parent_name)
-                    )
+                    self.field_error(raw_error, field, Path(path, field.key, field.parent_name))
+                    completed = None
                 else:
                     shape = field.shape
                     if shape.kind == LEAF and (
@@ -413,7 +415,8 @@ class PromiseExecutionContext(ExecutionContext):
         info = self.resolve_info(field, path)
         resolve = field.resolve
         if self.uses_middleware:
-            resolve = self.middleware_manager.get_field_resolver(resolve)  # type: ignore
+            # uses_middleware: there is a manager.
+            resolve = self.middleware_manager.get_field_resolver(resolve)  # type: ignore[union-attr]
         if not field.takes_args:
             result = resolve(source, info)
         elif field.static_args is not None:
@@ -479,7 +482,7 @@ class PromiseExecutionContext(ExecutionContext):
         if kind == LEAF:
             if type(result) is shape.identity:
                 return result
-            return self.complete_leaf_value(shape.type, result)  # type: ignore[arg-type]
+            return self.complete_leaf_value(shape.type, result)
         if kind == OBJECT:
             return self.complete_object(shape, shape.type, field, path, result, info)
         if kind == LIST:
@@ -533,7 +536,7 @@ class PromiseExecutionContext(ExecutionContext):
         """Resolve the runtime type (possibly via a Promise), then complete as object."""
         info = info or self.resolve_info(field, path)
         abstract_type = shape.type
-        resolve_type_fn = abstract_type.resolve_type or self.type_resolver  # type: ignore
+        resolve_type_fn = abstract_type.resolve_type or self.type_resolver
         runtime_type = resolve_type_fn(result, info, abstract_type)
 
         def complete_runtime_object(runtime_type_name: Any) -> Any:
@@ -557,6 +560,7 @@ class PromiseExecutionContext(ExecutionContext):
         if is_type_of is None:
             return self.execute_fields(shape.fields(object_type), result, path)
         by_class = shape.type_of_by_class if object_type is shape.type else None
+        matches: bool | Awaitable[bool] | None
         if by_class is not None:
             matches = by_class.get(type(result))
             if matches is None:
@@ -578,7 +582,9 @@ class PromiseExecutionContext(ExecutionContext):
 
     # -- Pending slots -------------------------------------------------------
 
-    def then(self, value: Any, field_nodes: list[FieldNode], continue_with: Callable) -> Any:
+    def then(
+        self, value: Any, field_nodes: list[FieldNode], continue_with: Callable[[Any], Any]
+    ) -> Any:
         """``continue_with(value)`` now, or once ``value`` settles if it is pending."""
         if type(value) is Deferred:
             if value._state == PENDING:
@@ -592,7 +598,8 @@ class PromiseExecutionContext(ExecutionContext):
         return continue_with(value)
 
     def wait_for(
-        self, pending: Deferred | Promise, field_nodes: list[FieldNode], continue_with: Callable
+        self, pending: Deferred | Promise[Any], field_nodes: list[FieldNode],
+        continue_with: Callable[[Any], Any],
     ) -> _Slot:
         """An unbound slot that completes with ``continue_with(settled value)``."""
         slot = _Slot(None, 1)
@@ -602,7 +609,7 @@ class PromiseExecutionContext(ExecutionContext):
         slot.wait_on(pending)
         return slot
 
-    def wait_to_complete(self, pending: Deferred | Promise, shape: Shape, field: FieldPlan,
+    def wait_to_complete(self, pending: Deferred | Promise[Any], shape: Shape, field: FieldPlan,
                          info: GraphQLResolveInfo | None) -> _Slot:
         """An unbound slot that completes the settled value with this shape."""
         slot = _Slot(None, 1)
@@ -626,13 +633,14 @@ class PromiseExecutionContext(ExecutionContext):
                 if reason is not None:
                     raise reason
                 if slot.continue_with is None:
-                    completed = self.complete(
-                        slot.shape, slot.field, slot.path, value, slot.info  # type: ignore
+                    completed = self.complete(  # a completing wait has all of them
+                        slot.shape, slot.field, slot.path, value, slot.info  # type: ignore[arg-type]
                     )
                 else:
                     completed = slot.continue_with(value)
             except Exception as raw_error:
-                error = located_error(raw_error, slot.field_nodes, slot.path.as_list())
+                # A wait is bound (its path set) before anything is dispatched.
+                error = located_error(raw_error, slot.field_nodes, cast(Path, slot.path).as_list())
                 self.fail(slot, error)
                 return
             self.fill(slot, completed)

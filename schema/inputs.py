@@ -82,7 +82,7 @@ class InputPlan:
 
 
 def check_arguments(schema: GraphQLSchema, document: DocumentNode,
-                    operation: OperationDefinitionNode, variables: dict | None) -> None:
+                    operation: OperationDefinitionNode, variables: dict[str, Any] | None) -> None:
     """Refuse the operation (BAD_USER_INPUT naming the argument) when a string given to an
     argument holds a lone surrogate or a control character, or an Int variable is out of
     range."""
@@ -102,12 +102,13 @@ def check_arguments(schema: GraphQLSchema, document: DocumentNode,
         if found is not None:
             raise _refusal(*found)
     for name, path in plan.int_variables:
-        found = _first_int_out_of_range(variables.get(name), path)
-        if found is not None:
+        out_of_range = _first_int_out_of_range(variables.get(name), path)
+        if out_of_range is not None:
             raise RequestRefused(
                 BAD_USER_INPUT,
-                f"`{found[0]}` must be an Int from {INT_MIN} to {INT_MAX}, got {found[1]}.",
-                field=found[0],
+                f"`{out_of_range[0]}` must be an Int from {INT_MIN} to {INT_MAX}, "
+                f"got {out_of_range[1]}.",
+                field=out_of_range[0],
             )
 
 

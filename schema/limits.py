@@ -38,7 +38,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     GraphQLSyntaxError,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -287,7 +286,7 @@ def check_introspection_fields(walker: _Walker, selection_set: SelectionSetNode)
         )
 
 
-def too_deep_error() -> GraphQLError:
+def too_deep_error() -> RequestRefused:
     """For documents whose nesting exhausts Python's recursion limit somewhere."""
     return RequestRefused(errors.MAX_DEPTH_EXCEEDED, "The document is nested too deeply.")
 

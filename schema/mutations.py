@@ -8,6 +8,7 @@ stay top-level coded GraphQL errors.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import graphene
@@ -20,7 +21,7 @@ from graphene.utils.trim_docstring import trim_docstring
 INVALID = "INVALID"
 
 
-class FieldError(graphene.ObjectType):
+class FieldError(graphene.ObjectType):  # type: ignore[misc]  # graphene is untyped
     """A problem with one input field (or with the input as a whole when `field` is null)."""
 
     field = graphene.String(
@@ -43,11 +44,12 @@ def camel_path(field: str | None) -> str | None:
 
 def field_errors(error: ValidationError) -> list[FieldError]:
     """One FieldError per message of a Django ValidationError, keeping each message's code."""
+    items: Iterable[tuple[str | None, list[ValidationError]]]
     if hasattr(error, "error_dict"):
         items = error.error_dict.items()
     else:
         items = [(None, error.error_list)]
-    found = []
+    found: list[FieldError] = []
     for field, errors in items:
         for item in errors:
             for single in item.error_list if hasattr(item, "error_list") else [item]:
@@ -73,7 +75,7 @@ CLIENT_MUTATION_ID = (
 )
 
 
-class Mutation(relay.ClientIDMutation):
+class Mutation(relay.ClientIDMutation):  # type: ignore[misc]  # graphene is untyped
     """Base class: implement `perform(cls, info, **input)` returning the payload.
 
     The subclass's docstring describes the mutation field; its input and payload types, their
@@ -90,7 +92,9 @@ class Mutation(relay.ClientIDMutation):
         abstract = True
 
     @classmethod
-    def __init_subclass_with_meta__(cls, description=None, input_fields=None, **options):
+    def __init_subclass_with_meta__(cls, description: str | None = None,
+                                    input_fields: dict[str, Any] | None = None,
+                                    **options: Any) -> None:
         field = cls.__name__[:1].lower() + cls.__name__[1:]
         # graphene builds the input type from `input_fields` (and the `Input` class): a `Meta`
         # among them is that type's Meta.
@@ -110,7 +114,8 @@ class Mutation(relay.ClientIDMutation):
         )
 
     @classmethod
-    def Field(cls, name=None, description=None, deprecation_reason=None, required=False):
+    def Field(cls, name: str | None = None, description: str | None = None,
+              deprecation_reason: str | None = None, required: bool = False) -> graphene.Field:
         """The mutation field, described by the subclass's docstring (graphene's would fall
         back to the payload type's description)."""
         return graphene.Field(
@@ -128,7 +133,8 @@ class Mutation(relay.ClientIDMutation):
         raise NotImplementedError
 
     @classmethod
-    def mutate_and_get_payload(cls, root, info, **input):
+    def mutate_and_get_payload(cls, root: Any, info: graphene.ResolveInfo, **input: Any
+                               ) -> Mutation:
         input.pop("client_mutation_id", None)  # graphene copies it onto the payload
         try:
             # Each mutation is its own transaction: a failure anywhere in it writes nothing,

@@ -42,14 +42,14 @@ ID_DESCRIPTION = (
 )
 
 
-class Node(relay.Node):
+class Node(relay.Node):  # type: ignore[misc]  # graphene is untyped
     """Every object type implements this; `node(id:)` fetches any of them."""
 
     class Meta:
         name = "Node"
 
     @classmethod
-    def Field(cls, *args, **kwargs):
+    def Field(cls, *args: Any, **kwargs: Any) -> graphene.Field:
         """`node(id:)`, described."""
         kwargs.setdefault(
             "description",
@@ -62,7 +62,8 @@ class Node(relay.Node):
         return field
 
     @classmethod
-    def get_node_from_global_id(cls, info: graphene.ResolveInfo, global_id: str, only_type=None):
+    def get_node_from_global_id(cls, info: graphene.ResolveInfo, global_id: str,
+                                only_type: Any = None) -> Any:
         graphene_type, pk = cls.node_type_and_pk(info, global_id)
         if only_type and graphene_type is not only_type:
             raise BadUserInput(f"`id` must be the ID of a {only_type._meta.name}.", field="id")

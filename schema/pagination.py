@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import graphene
 from django.conf import settings
@@ -66,7 +66,8 @@ class PageRequest:
     offset: int
 
     @classmethod
-    def from_args(cls, args: dict[str, Any], ordering: Ordering, model: type[Model]):
+    def from_args(cls, args: dict[str, Any], ordering: Ordering, model: type[Model]
+                  ) -> PageRequest:
         validate_page_args(args)
 
         def cursor(name: str) -> tuple[Any, ...] | None:
@@ -89,10 +90,10 @@ class PageRequest:
     @property
     def fetch(self) -> int:
         """Rows to read, in fetch order, after skipping `offset`: the page and one more."""
-        size = self.last if self.backward else (self.first or page_size_limit())
+        size = cast(int, self.last) if self.backward else (self.first or page_size_limit())
         return size + 1
 
-    def seek(self, queryset: QuerySet) -> QuerySet:
+    def seek(self, queryset: QuerySet[Model]) -> QuerySet[Model]:
         """Only the rows between the cursors, in fetch order (reversed when paging backward)."""
         if self.after is not None:
             queryset = queryset.filter(self.ordering.seek(self.after, after=True))
@@ -127,7 +128,8 @@ class Page:
     has_next: bool
 
 
-def paginate(queryset: QuerySet, args: dict[str, Any], columns: tuple[str, ...] | None = None,
+def paginate(queryset: QuerySet[Model], args: dict[str, Any],
+             columns: tuple[str, ...] | None = None,
              related: dict[str, tuple[type[Model], tuple[str, ...]]] | None = None,
              ) -> tuple[PageRequest, Page]:
     """One page of `queryset`: whole rows, or lean rows of these `columns` (which must hold
@@ -145,10 +147,11 @@ def joined_relations(info: graphene.ResolveInfo, model: type[Model], node_type: 
     """The to-one relations of the node type (`joined_relations`) that the page's selection
     reads, each with the columns its own selection reads: joined into the page's query."""
     selected = selected_names(info, ("edges", "node"))
-    related = {}
+    related: dict[str, tuple[type[Model], tuple[str, ...]]] = {}
     for name in getattr(node_type, "joined_relations", ()):
         if name in selected:
-            target = model._meta.get_field(name).related_model
+            # A to-one relation: it has a model.
+            target = cast("type[Model]", model._meta.get_field(name).related_model)
             target_type = get_global_registry().get_type_for_model(target)
             related[name] = (target, selected_columns(
                 info, target, through=("edges", "node", name),
@@ -171,7 +174,7 @@ def cursor_columns(info: graphene.ResolveInfo, ordering: Ordering, model: type[M
 CURSOR_FIELDS = frozenset({"start_cursor", "end_cursor"})
 
 
-class PageInfoType(relay.PageInfo):
+class PageInfoType(relay.PageInfo):  # type: ignore[misc]  # graphene is untyped
     """Relay's page info, saying where this server's answers differ from "are there more"."""
 
     class Meta:
@@ -200,7 +203,7 @@ class PageInfoType(relay.PageInfo):
     )
 
 
-class CountableConnection(relay.Connection):
+class CountableConnection(relay.Connection):  # type: ignore[misc]  # graphene is untyped
     """A connection that also answers how many items match, counted only on request.
 
     Its connection and edge types say what they hold (graphene's say the same of every list);
@@ -213,7 +216,8 @@ class CountableConnection(relay.Connection):
     total_count = graphene.Int(required=True, description="Items matching, over all pages.")
 
     @classmethod
-    def __init_subclass_with_meta__(cls, node=None, name=None, _meta=None, **options):
+    def __init_subclass_with_meta__(cls, node: Any = None, name: str | None = None,
+                                    _meta: Any = None, **options: Any) -> None:
         base_name = re.sub("Connection$", "", name or cls.__name__) or node._meta.name
         cls.Edge = type(f"{base_name}Edge", (graphene.ObjectType,), {
             "Meta": {"description": f"One `{base_name}` of the page and its cursor."},
@@ -246,7 +250,7 @@ class CountableConnection(relay.Connection):
         super().__init_subclass_with_meta__(node=node, name=name, _meta=_meta, **options)
 
     def resolve_total_count(self, info: graphene.ResolveInfo) -> Any:
-        return self.count()  # type: ignore[attr-defined]  # a Connection (below)
+        return self.count()  # a Connection (below)
 
 
 class Edge:
@@ -334,14 +338,16 @@ class KeysetConnection:
     which counts every list before slicing it.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         for name, argument in page_arguments().items():
             kwargs.setdefault(name, argument)
         super().__init__(*args, **kwargs)
 
     @classmethod
-    def connection_resolver(cls, resolver, connection, default_manager, queryset_resolver,
-                            max_limit, enforce_first_or_last, root, info, **args):
+    def connection_resolver(cls, resolver: Any, connection: Any, default_manager: Any,
+                            queryset_resolver: Any, max_limit: int | None,
+                            enforce_first_or_last: bool, root: Any, info: graphene.ResolveInfo,
+                            **args: Any) -> Connection:
         validate_page_args(args)
         iterable = resolver(root, info, **args)
         if iterable is None:
@@ -358,11 +364,15 @@ class KeysetConnection:
         return build_connection(request, page, queryset.count)
 
 
-class BoundedConnectionField(KeysetConnection, DjangoConnectionField):
+class BoundedConnectionField(
+    KeysetConnection, DjangoConnectionField,  # type: ignore[misc]  # graphene-django is untyped
+):
     """A connection with page sizes in 1..100 and keyset cursors."""
 
 
-class BoundedFilterConnectionField(KeysetConnection, DjangoFilterConnectionField):
+class BoundedFilterConnectionField(
+    KeysetConnection, DjangoFilterConnectionField,  # type: ignore[misc]  # graphene-django is untyped
+):
     """A django-filter connection with page sizes in 1..100 and keyset cursors.
 
     Each filter argument is described by its filter's `help_text` (graphene-django uses only
@@ -370,7 +380,7 @@ class BoundedFilterConnectionField(KeysetConnection, DjangoFilterConnectionField
     """
 
     @property
-    def filtering_args(self):
+    def filtering_args(self) -> dict[str, Any]:
         if not self._filtering_args:
             filters = self.filterset_class.base_filters
             deprecated = getattr(self.filterset_class, "deprecated_arguments", {})
@@ -378,4 +388,5 @@ class BoundedFilterConnectionField(KeysetConnection, DjangoFilterConnectionField
             for name, argument in arguments.items():
                 argument.description = filters[name].extra.get("help_text") or argument.description
                 argument.deprecation_reason = deprecated.get(name)
-        return self._filtering_args
+        filtering_args: dict[str, Any] = self._filtering_args
+        return filtering_args

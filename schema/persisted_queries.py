@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
@@ -35,7 +35,7 @@ HASH_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")
 CACHE_PREFIX = "vitrine:apq:"
 
 
-def extensions_of(data: Any) -> dict | None:
+def extensions_of(data: Any) -> dict[str, Any] | None:
     """The request's `extensions` map (a JSON string in GET parameters)."""
     value = data.get("extensions") if hasattr(data, "get") else None
     if isinstance(value, str):
@@ -46,7 +46,7 @@ def extensions_of(data: Any) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def requested_hash(extensions: dict | None) -> str | None:
+def requested_hash(extensions: dict[str, Any] | None) -> str | None:
     """The APQ hash the request names, or None when it uses no persisted query."""
     if not extensions or extensions.get("persistedQuery") is None:
         return None
@@ -109,7 +109,7 @@ def register(sha256: str, query: str) -> None:
     _cache().set(CACHE_PREFIX + sha256, query, settings.GRAPHQL_APQ_TTL)
 
 
-def _cache():
+def _cache() -> BaseCache:
     return caches[settings.GRAPHQL_APQ_CACHE]
 
 

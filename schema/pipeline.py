@@ -31,11 +31,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from graphql import (
     DocumentNode,
+    ExecutionContext,
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
@@ -91,13 +92,13 @@ class OperationRequest:
     """One operation as a transport received it, before anything was checked."""
 
     query: str | None
-    variables: dict | None
+    variables: dict[str, Any] | None
     operation_name: str | None
     context: Any
     """The GraphQL context: `user`, `auth_method` and `client` (an HttpRequest or an
     OperationContext)."""
     transport: str
-    extensions: dict | None = None
+    extensions: dict[str, Any] | None = None
     refuse: Refusal = carries_everything
     """The transport's rule for operation types it cannot carry (HTTP GET: mutations)."""
 
@@ -199,7 +200,8 @@ class PreparedOperation:
 def graphql_schema() -> GraphQLSchema:
     from schema.schema import schema
 
-    return schema.graphql_schema
+    graphql: GraphQLSchema = schema.graphql_schema  # graphene is untyped
+    return graphql
 
 
 # -- Steps 1 to 7 ------------------------------------------------------------------------------
@@ -225,7 +227,8 @@ def prepare(request: OperationRequest) -> PreparedOperation | OperationResult:
         return _finish(OperationResult.failure(error), record, request)
 
 
-def _prepare(request: OperationRequest, record: request_log.RequestRecord):
+def _prepare(request: OperationRequest, record: request_log.RequestRecord
+             ) -> PreparedOperation | OperationResult:
     sha256 = persisted_queries.requested_hash(request.extensions)
     record.persisted_query = sha256
     query, register = _resolve_persisted(request.query, sha256)
@@ -237,8 +240,8 @@ def _prepare(request: OperationRequest, record: request_log.RequestRecord):
     entry, failures = document_cache.load(schema, query, limits)
     if failures:
         return OperationResult(errors=failures, has_data=False)
-    if register:
-        _register_persisted(sha256, query)
+    if register:  # only ever with a hash
+        _register_persisted(cast(str, sha256), query)
     operation = get_operation_ast(entry.document, request.operation_name)
     if operation is None:  # validation lets an unknown operationName through
         raise RequestRefused(
@@ -308,7 +311,8 @@ def _register_persisted(sha256: str, query: str) -> None:
 def _take_points(prepared: PreparedOperation) -> None:
     """Step 7. If the cache is unreachable the operation goes through unthrottled (logged by
     the throttle): an outage of Redis must not take the API down with it."""
-    taken = throttle.take_points(prepared.record.client, prepared.requested)
+    # The record's client is the throttle's identity (set by prepare()).
+    taken = throttle.take_points(cast(str, prepared.record.client), prepared.requested)
     if taken is None:
         return
     bucket, decision = taken
@@ -445,7 +449,7 @@ def subscribe(prepared: PreparedOperation) -> OperationResult | None:
 
 
 def execute_event(prepared: PreparedOperation, context: OperationContext,
-                  event: dict) -> OperationResult | None:
+                  event: dict[str, Any]) -> OperationResult | None:
     """One subscription event for one viewer: None when it is not for them.
 
     Never raises: a failure becomes this viewer group's error result only.
@@ -464,8 +468,10 @@ def execute_event(prepared: PreparedOperation, context: OperationContext,
 
 
 def _execute(prepared: PreparedOperation, context: Any, root_value: Any = None,
-             execution_context_class: type = PromiseExecutionContext):
-    return execute(
+             execution_context_class: type[ExecutionContext] = PromiseExecutionContext
+             ) -> ExecutionResult:
+    # Our execution contexts never return an awaitable (schema/execution.py).
+    return cast(ExecutionResult, execute(
         graphql_schema(),
         prepared.document,
         root_value=root_value,
@@ -473,14 +479,14 @@ def _execute(prepared: PreparedOperation, context: Any, root_value: Any = None,
         variable_values=prepared.request.variables,
         operation_name=prepared.request.operation_name,
         execution_context_class=execution_context_class,
-    )
+    ))
 
 
 def _refund(prepared: PreparedOperation, points: int) -> None:
     if prepared.bucket is None:
         return
     try:
-        prepared.status = prepared.bucket.refund(prepared.record.client, points)
+        prepared.status = prepared.bucket.refund(cast(str, prepared.record.client), points)
     except Exception:
         logger.warning("Throttle refund failed; the bucket keeps the points.", exc_info=True)
 

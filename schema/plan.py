@@ -67,7 +67,7 @@ LEAF, OBJECT, LIST, ABSTRACT = range(4)
 
 # Leaf types whose serializer returns values of this Python type unchanged.
 _IDENTITY_TYPES = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: bool}
-_DJANGO_IS_TYPE_OF = DjangoObjectType.is_type_of.__func__  # type: ignore[attr-defined]
+_DJANGO_IS_TYPE_OF = DjangoObjectType.is_type_of.__func__
 
 
 class Shape:
@@ -92,7 +92,11 @@ class Shape:
         self.output_type = output_type
         self.field_nodes = field_nodes
         self.non_null = isinstance(output_type, GraphQLNonNull)
-        named = output_type.of_type if self.non_null else output_type  # type: ignore[union-attr]
+        # By `kind`: the GraphQLList, the leaf type, the GraphQLObjectType or the abstract
+        # type (Any: the executor reads it by kind, without narrowing, on its hot path).
+        named: Any = (
+            output_type.of_type if self.non_null else output_type  # type: ignore[union-attr]
+        )
         self.type = named
         self.item: Shape | None = None
         # The Python type a leaf's serializer returns unchanged (no call needed).
@@ -105,7 +109,7 @@ class Shape:
             self.item = Shape(builder, named.of_type, field_nodes)
         elif is_leaf_type(named):
             self.kind = LEAF
-            self.identity = _IDENTITY_TYPES.get(named.name)  # type: ignore[union-attr]
+            self.identity = _IDENTITY_TYPES.get(named.name)
         elif is_abstract_type(named):
             self.kind = ABSTRACT
             self._fields = {}
@@ -119,8 +123,9 @@ class Shape:
         if self.kind == OBJECT:
             if self._fields is None:
                 self._fields = self.builder.sub_fields(object_type, self.field_nodes)
-            return self._fields
-        planned = self._fields.get(object_type.name)
+            fields: tuple[FieldPlan, ...] = self._fields
+            return fields
+        planned: tuple[FieldPlan, ...] | None = self._fields.get(object_type.name)
         if planned is None:
             planned = self._fields[object_type.name] = self.builder.sub_fields(
                 object_type, self.field_nodes
@@ -171,7 +176,7 @@ class FieldPlan:
         )
         resolve = field_def.resolve or builder.field_resolver
         self.resolve = resolve
-        self.attname: str | None = None
+        self.attname = ""  # ATTRIBUTE fields only
         self.default: Any = None
         if builder.middleware:
             self.kind = RESOLVER

@@ -12,11 +12,12 @@ before it is read (RequestGuardMiddleware), never Django's HTML 400 page.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from schema import errors
@@ -38,8 +39,8 @@ def needs_csrf_check(request: Any) -> bool:
     return settings.SESSION_COOKIE_NAME in cookies or (_jwt_cookie_name() or "\0") in cookies
 
 
-def _protected_view(request: Any) -> None:  # a view that is not csrf_exempt
-    return None
+def _protected_view(request: HttpRequest) -> HttpResponse:  # a view that is not csrf_exempt
+    return HttpResponse()  # never called: the CSRF check only looks at the view
 
 
 def check_csrf(request: Any) -> None:
@@ -84,7 +85,9 @@ class RequestGuardMiddleware:
     def __call__(self, request: Any) -> Any:
         return self.get_response(request)
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def process_view(self, request: HttpRequest, view_func: Callable[..., Any],
+                     view_args: tuple[Any, ...], view_kwargs: dict[str, Any]
+                     ) -> HttpResponse | None:
         if not _is_graphql_view(view_func):
             return None
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -96,7 +99,8 @@ class RequestGuardMiddleware:
             return _too_large()
         return None
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception
+                          ) -> HttpResponse | None:
         match = getattr(request, "resolver_match", None)
         if match is None or not _is_graphql_view(match.func):
             return None

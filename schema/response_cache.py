@@ -32,10 +32,13 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
+from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql.pyutils import Path
 
 from schema import encoding
 from schema.cache_control import CachePolicy
 from schema.execution import PromiseExecutionContext
+from schema.plan import FieldPlan, Shape
 
 EPOCH_KEY = "vitrine:rc:epoch"
 TAG_PREFIX = "vitrine:rc:tag:"
@@ -62,7 +65,7 @@ def _cache() -> Any:
     return caches[settings.GRAPHQL_RESPONSE_CACHE_ALIAS]
 
 
-def key_for(document_hash: str, operation_name: str | None, variables: dict | None,
+def key_for(document_hash: str, operation_name: str | None, variables: dict[str, Any] | None,
             viewer_class: str) -> str:
     material = encoding.dumps([document_hash, operation_name, variables or {}, viewer_class])
     return ENTRY_PREFIX + hashlib.sha256(material).hexdigest()
@@ -125,7 +128,7 @@ def _tags() -> _LocalTags | _SharedTags:
 
 def lookup(key: str) -> Entry | None:
     """The entry for `key` if it is there and no tag of it was invalidated since."""
-    entry = _cache().get(key)
+    entry: Entry | None = _cache().get(key)
     if entry is None or _tags().latest(entry.tags) > entry.epoch:
         return None
     return entry
@@ -193,7 +196,10 @@ class TaggingExecutionContext(PromiseExecutionContext):
     Used only for responses that may be stored: other executions pay nothing for it.
     """
 
-    def complete_object(self, shape, object_type, field, path, result, info):
+    def complete_object(
+        self, shape: Shape, object_type: GraphQLObjectType, field: FieldPlan, path: Path,
+        result: Any, info: GraphQLResolveInfo | None,
+    ) -> Any:
         pk = getattr(result, "pk", None)
         if pk is not None:
             self.context_value.cache_tags.add(f"{object_type.name}:{pk}")

@@ -2,6 +2,8 @@
 
 Adding an app to the API means adding its modules to the lists below.
 """
+from typing import Any
+
 import graphene
 from django.utils.module_loading import import_string
 
@@ -42,7 +44,8 @@ ROOT_DESCRIPTIONS = {
 }
 
 
-def compose(name: str, dotted_paths: list[str], **fields) -> type[graphene.ObjectType] | None:
+def compose(name: str, dotted_paths: list[str], **fields: Any
+            ) -> type[graphene.ObjectType] | None:
     """One root type inheriting every app's fields for that operation."""
     if not dotted_paths and not fields:
         return None

@@ -34,13 +34,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
 
 from schema.client import ADDRESS_PREFIX
+
+if TYPE_CHECKING:
+    from schema.errors import RequestRefused
 
 logger = logging.getLogger("vitrine.throttle")
 
@@ -154,8 +157,9 @@ class LeakyBucket:
     def _apply(self, identity: str, cost: float) -> tuple[bool, float]:
         key = self.cache.make_and_validate_key(self.prefix + identity)
         now = self.clock()
-        if self._redis is not None:
-            return self._apply_redis(key, now, cost)
+        redis = self._redis
+        if redis is not None:
+            return self._apply_redis(redis, key, now, cost)
         with _local_lock:
             state = self.cache.get(key)
             available, at = state if state else (self.capacity, now)
@@ -168,8 +172,9 @@ class LeakyBucket:
             self.cache.set(key, (available, at), self.ttl)
         return allowed, available
 
-    def _apply_redis(self, key: str, now: float, cost: float) -> tuple[bool, float]:
-        client, script = self._redis
+    def _apply_redis(self, redis: tuple[Any, Any], key: str, now: float, cost: float
+                     ) -> tuple[bool, float]:
+        client, script = redis
         allowed, available = script(
             keys=[key],
             args=[repr(self.capacity), repr(self.restore_rate), repr(now), repr(cost), self.ttl],
@@ -233,7 +238,7 @@ def take_points(identity: str, requested: int) -> tuple[LeakyBucket, Decision] |
         return None
 
 
-def refusal(requested: int, decision: Decision):
+def refusal(requested: int, decision: Decision) -> RequestRefused:
     """The THROTTLED error (HTTP 429 with Retry-After) for a refused decision."""
     from schema import errors
 

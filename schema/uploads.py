@@ -11,7 +11,7 @@ a request must carry a header a browser only sends after a CORS preflight (CSRF 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 import graphene
 from django.core.files.uploadedfile import UploadedFile
@@ -27,19 +27,19 @@ PREFLIGHT_HEADERS = (
 )
 
 
-class Upload(graphene.Scalar):
+class Upload(graphene.Scalar):  # type: ignore[misc]  # graphene is untyped
     """A file sent with the request following the GraphQL multipart request spec."""
 
     @staticmethod
-    def serialize(value):
+    def serialize(value: Any) -> NoReturn:
         raise GraphQLError("Upload is an input-only scalar.")
 
     @staticmethod
-    def parse_literal(node, _variables=None):
+    def parse_literal(node: Any, _variables: Any = None) -> NoReturn:
         raise GraphQLError("Upload values must be sent as files in a multipart request.")
 
     @staticmethod
-    def parse_value(value):
+    def parse_value(value: Any) -> UploadedFile[Any]:
         if not isinstance(value, UploadedFile):
             raise GraphQLError("Upload values must be sent as files in a multipart request.")
         return value
@@ -76,7 +76,7 @@ def parse_multipart(request: HttpRequest) -> dict[str, Any]:
     return operations
 
 
-def _place(operations: dict, path: Any, upload: UploadedFile) -> None:
+def _place(operations: dict[str, Any], path: Any, upload: object) -> None:
     if not isinstance(path, str) or not path.startswith("variables."):
         raise MultipartError(f"Path {path!r} must point into `variables`.")
     parts = path.split(".")

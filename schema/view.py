@@ -23,12 +23,14 @@ The HTTP side follows the GraphQL-over-HTTP draft (audited by tests/test_http_au
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import (
+    HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseBase,
     HttpResponseNotAllowed,
     QueryDict,
 )
@@ -129,7 +131,7 @@ def _http_error(status: int, message: str) -> HttpError:
     return HttpError(HttpResponse(message, status=status))
 
 
-def _optional_map(name: str, value: Any, *, json_text: bool) -> dict | None:
+def _optional_map(name: str, value: Any, *, json_text: bool) -> dict[str, Any] | None:
     """A `variables` or `extensions` parameter: a map, or absent/null.
 
     GET parameters (and, for compatibility, form-style values) carry it as JSON text.
@@ -172,29 +174,48 @@ def _plain_http_over_get(operation_type: OperationType) -> RequestRefused | None
     return _mutations_need_post(operation_type) or _subscriptions_need_a_stream(operation_type)
 
 
-def _refusal(method: str, *, streaming: bool) -> pipeline.Refusal:
+def _refusal(method: str | None, *, streaming: bool) -> pipeline.Refusal:
     """What an HTTP request cannot carry: mutations over GET; subscriptions unless it streams."""
     if streaming:
         return _mutations_need_post if method == "GET" else pipeline.carries_everything
     return _plain_http_over_get if method == "GET" else _subscriptions_need_a_stream
 
 
+class EventStreamTransport(Protocol):
+    """What the view hands streaming requests to (subscriptions/sse.py's EventStream)."""
+
+    @property
+    def transport(self) -> str: ...
+
+    @property
+    def media_type(self) -> str: ...
+
+    def respond(self, request: HttpRequest,
+                operation: pipeline.OperationRequest) -> HttpResponseBase: ...
+
+
+# The parsed parameters of a request: a JSON body's object, or a GET's query string.
+RequestData = dict[str, Any] | QueryDict
+
+
 @method_decorator(csrf_exempt, name="dispatch")
-class VitrineGraphQLView(GraphQLView):
+class VitrineGraphQLView(GraphQLView):  # type: ignore[misc]  # graphene-django is untyped
     format_error = staticmethod(errors.format_error)
     guarded = True  # schema/request_guard.py's middleware answers its body errors in JSON
-    event_stream: Any = None
+    event_stream: EventStreamTransport | None = None
     """The streaming transport for requests that accept only its media type (Server-Sent
     Events, subscriptions/sse.py), given by the URL configuration: `respond(request,
     operation_request)` returns the streaming response."""
 
-    def __init__(self, *, event_stream: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *, event_stream: EventStreamTransport | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.event_stream = event_stream
 
     # -- HTTP protocol --------------------------------------------------------------------
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # `request`: an HttpRequest, given our attributes (`client`, accounts/auth.py's).
         request.client = Client.from_meta(request.META)
         try:
             # Once per request, before anything runs (accounts/auth.py), behind the cheap
@@ -214,9 +235,11 @@ class VitrineGraphQLView(GraphQLView):
             request, request.GET
         ):
             # graphene-django renders the page (with the settings its template expects).
-            return super().dispatch(request, *args, **kwargs)
-        if self.event_stream is not None and self._wants_event_stream(request):
-            return self.stream(request)
+            page: HttpResponseBase = super().dispatch(request, *args, **kwargs)
+            return page
+        event_stream = self.event_stream
+        if event_stream is not None and self._wants_event_stream(request, event_stream):
+            return self.stream(request, event_stream)
         media_type = APPLICATION_JSON
         try:
             if request.method not in ("GET", "POST"):
@@ -234,14 +257,14 @@ class VitrineGraphQLView(GraphQLView):
             media_type = accepted
             result = self.execute_operation(request, self._read_body(request))
         except HttpError as error:
-            response = error.response
+            response: HttpResponse = error.response
             body = self.json_encode(request, {"errors": [self.format_error(error)]})
             response.content = body
             response["Content-Type"] = f"{media_type}; charset=utf-8"
             return response
         return self.respond(request, result, media_type)
 
-    def _read_body(self, request) -> dict[str, Any] | QueryDict:
+    def _read_body(self, request: HttpRequest) -> RequestData:
         """parse_body, with Django's own refusals of a body as JSON errors, not HTML pages."""
         try:
             return self.parse_body(request)
@@ -250,7 +273,7 @@ class VitrineGraphQLView(GraphQLView):
         except (SuspiciousOperation, MultiPartParserError) as error:
             raise _bad_request(f"The request body was refused: {error}") from None
 
-    def parse_body(self, request) -> dict[str, Any] | QueryDict:
+    def parse_body(self, request: HttpRequest) -> RequestData:
         """The request's GraphQL parameters, before their types are checked."""
         if request.method == "GET":
             return request.GET
@@ -290,7 +313,9 @@ class VitrineGraphQLView(GraphQLView):
             raise _bad_request("The POST body must be a JSON object.")
         return data
 
-    def get_graphql_params(self, request, data) -> tuple[str, dict | None, str | None, dict | None]:
+    def get_graphql_params(
+        self, request: HttpRequest, data: RequestData
+    ) -> tuple[str | None, dict[str, Any] | None, str | None, dict[str, Any] | None]:
         """query, variables, operationName and extensions, type-checked."""
         from_query_string = isinstance(data, QueryDict)
         query = data.get("query")
@@ -310,7 +335,8 @@ class VitrineGraphQLView(GraphQLView):
                                    json_text=from_query_string)
         return query, variables, operation_name, extensions
 
-    def respond(self, request, result: pipeline.OperationResult, media_type: str) -> HttpResponse:
+    def respond(self, request: HttpRequest, result: pipeline.OperationResult,
+                media_type: str) -> HttpResponse:
         """The result as an HTTP response: a refusal's own status (429, 403, 503, …), else 200,
         or 400 for a request error when the client speaks application/graphql-response+json."""
         status = result.http_status or (
@@ -325,7 +351,8 @@ class VitrineGraphQLView(GraphQLView):
             response[name] = value
         return http_caching.apply(request, response, result)
 
-    def authentication_failed(self, request, failure: AuthenticationFailed) -> HttpResponse:
+    def authentication_failed(self, request: HttpRequest,
+                              failure: AuthenticationFailed) -> HttpResponse:
         """A credential was sent but is not valid: 401 with an UNAUTHENTICATED error."""
         media_type = negotiate(request.headers.get("Accept")) or APPLICATION_JSON
         error = errors.Unauthenticated(str(failure))
@@ -339,7 +366,7 @@ class VitrineGraphQLView(GraphQLView):
         return response
 
     @classmethod
-    def can_display_graphiql(cls, request, data):
+    def can_display_graphiql(cls, request: HttpRequest, data: Any) -> bool:
         if "raw" in request.GET or "raw" in data:
             return False
         accept = request.headers.get("Accept")
@@ -347,7 +374,9 @@ class VitrineGraphQLView(GraphQLView):
 
     # -- The operation ---------------------------------------------------------------------
 
-    def operation_request(self, request, data, transport: str, refuse: pipeline.Refusal):
+    def operation_request(
+        self, request: HttpRequest, data: RequestData, transport: str, refuse: pipeline.Refusal
+    ) -> pipeline.OperationRequest | pipeline.OperationResult:
         """The request's parameters and CSRF (an HTTP concern): an OperationRequest, or the
         refusal's OperationResult."""
         query, variables, operation_name, extensions = self.get_graphql_params(request, data)
@@ -359,7 +388,8 @@ class VitrineGraphQLView(GraphQLView):
             query, variables, operation_name, request, transport, extensions, refuse=refuse
         )
 
-    def execute_operation(self, request, data) -> pipeline.OperationResult:
+    def execute_operation(self, request: HttpRequest, data: RequestData
+                          ) -> pipeline.OperationResult:
         operation = self.operation_request(
             request, data, HTTP_TRANSPORT, _refusal(request.method, streaming=False)
         )
@@ -367,29 +397,31 @@ class VitrineGraphQLView(GraphQLView):
             return operation
         return pipeline.run(operation)
 
-    def _wants_event_stream(self, request) -> bool:
-        media_type = self.event_stream.media_type
+    def _wants_event_stream(self, request: HttpRequest,
+                            event_stream: EventStreamTransport) -> bool:
+        media_type = event_stream.media_type
         accepted = negotiate(request.headers.get("Accept"),
                              (media_type, GRAPHQL_RESPONSE_JSON, APPLICATION_JSON))
         return accepted == media_type and request.method in ("GET", "POST")
 
-    def stream(self, request) -> HttpResponse:
+    def stream(self, request: HttpRequest,
+               event_stream: EventStreamTransport) -> HttpResponseBase:
         """An event stream (subscriptions/sse.py): malformed HTTP requests still get 4xx JSON;
         everything the pipeline says comes as events. Mutations need POST, as over HTTP."""
         try:
             operation = self.operation_request(
-                request, self._read_body(request), self.event_stream.transport,
+                request, self._read_body(request), event_stream.transport,
                 _refusal(request.method, streaming=True),
             )
         except HttpError as error:
-            response = error.response
+            response: HttpResponse = error.response
             response.content = self.json_encode(request, {"errors": [self.format_error(error)]})
             response["Content-Type"] = f"{APPLICATION_JSON}; charset=utf-8"
             return response
         if isinstance(operation, pipeline.OperationResult):
             return self.respond(request, operation, APPLICATION_JSON)
-        return self.event_stream.respond(request, operation)
+        return event_stream.respond(request, operation)
 
-    def json_encode(self, request, d, pretty=False):
+    def json_encode(self, request: HttpRequest, d: Any, pretty: bool = False) -> bytes:
         return encoding.dumps(d, pretty=pretty or self.pretty or bool(request.GET.get("pretty")))
 

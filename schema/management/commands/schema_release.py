@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from schema import contract
 
@@ -21,7 +22,7 @@ from schema import contract
 class Command(BaseCommand):
     help = "Write the live schema's SDL as the baseline of a release (schema/releases/)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("version", nargs="?", help="the release, like 1.1")
         parser.add_argument("--check", action="store_true",
                             help="only report the live schema against the last release")
@@ -34,8 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--dir", dest="directory", type=Path, default=contract.RELEASES_DIR,
                             help="where the baselines are (default: schema/releases/)")
 
-    def handle(self, *args, version=None, check=False, force=False, allow_breaking=False,
-               released=None, directory=contract.RELEASES_DIR, **options):
+    def handle(self, *args: Any, version: str | None = None, check: bool = False,
+               force: bool = False, allow_breaking: bool = False, released: date | None = None,
+               directory: Path = contract.RELEASES_DIR, **options: Any) -> None:
         from schema.schema import schema
 
         released = released or date.today()
