@@ -141,7 +141,7 @@ class OperationResult:
         errors.tag_variable_errors(result.errors)
         found = [errors.coded(error) for error in result.errors or ()]
         outcome = cls(result.data, found, result.extensions, all(error.path for error in found))
-        if errors.any_database_unavailable(found):
+        if errors.any_database_unavailable(result.errors):  # their causes, before coding
             outcome.http_status, outcome.headers = 503, dict(errors.RETRY_HEADERS)
         return outcome
 
