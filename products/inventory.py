@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from products.models import Product
@@ -54,11 +55,13 @@ def _add(product_ids: Iterable[int], delta: int, **conditions) -> int:
     )
 
 
-def _announce(product_ids: Iterable[int]) -> None:
-    from subscriptions.events import UPDATED, publish
+stock_changed = Signal()
+"""Sent inside the transaction of an order's stock change, with `product_ids`: a relative
+UPDATE fires no post_save, and the live feed and webhooks must still hear of it."""
 
-    for product_id in product_ids:
-        publish(UPDATED, product_id)
+
+def _announce(product_ids: Iterable[int]) -> None:
+    stock_changed.send(sender=Product, product_ids=list(product_ids))
 
 
 def take(product: Product, quantity: int) -> bool:

@@ -105,9 +105,16 @@ def on_review_changed(sender: Any, instance: Any, raw: bool = False, using: str 
     publish(UPDATED, instance.product_id, using=using)
 
 
+def on_stock_changed(sender: Any, product_ids: list[int], **kwargs: Any) -> None:
+    for product_id in product_ids:
+        publish(UPDATED, product_id)
+
+
 def connect_signals() -> None:
+    from products.inventory import stock_changed
     from products.models import Product, Review
 
+    stock_changed.connect(on_stock_changed, dispatch_uid="subscriptions.stock")
     post_save.connect(on_product_saved, sender=Product, dispatch_uid="subscriptions.saved")
     post_delete.connect(on_product_deleted, sender=Product, dispatch_uid="subscriptions.deleted")
     post_save.connect(on_review_changed, sender=Review, dispatch_uid="subscriptions.review")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.db.models.signals import post_delete, post_init, post_save
 from django.utils import timezone
@@ -65,6 +66,12 @@ def on_product_saved(sender, instance, created, raw=False, using="default", **kw
         record(event_type, instance, partial(payloads.product, instance), using)
 
 
+def on_stock_changed(sender: Any, product_ids: list[int], **kwargs: Any) -> None:
+    """An order took or gave back units: `product.updated`, with the stock as it is now."""
+    for product in sender.objects.filter(pk__in=product_ids).order_by("pk"):
+        record(PRODUCT_UPDATED, product, partial(payloads.product, product), "default")
+
+
 def on_product_deleted(sender, instance, using="default", **kwargs) -> None:
     record(PRODUCT_DELETED, instance, partial(payloads.product, instance), using)
 
@@ -107,8 +114,10 @@ def render_pending(event: WebhookEvent) -> None:
 
 def connect_signals() -> None:
     from orders.models import Order
+    from products.inventory import stock_changed
     from products.models import Product, Review
 
+    stock_changed.connect(on_stock_changed, dispatch_uid="webhooks.stock_changed")
     post_save.connect(on_product_saved, sender=Product, dispatch_uid="webhooks.product_saved")
     post_delete.connect(on_product_deleted, sender=Product,
                         dispatch_uid="webhooks.product_deleted")
