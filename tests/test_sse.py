@@ -67,3 +67,20 @@ async def test_a_revoked_key_ends_the_stream_with_unauthenticated(catalog, users
     assert (await client.event())[0] == "complete"
     await client.close()
     assert get_hub().size == 0
+
+
+@async_test
+async def test_an_event_source_subscribes_with_get_and_mutations_need_post(catalog):
+    """EventSource can only GET: subscriptions and queries stream over GET too; a mutation
+    over GET is refused (in the stream, with its code), as over plain HTTP."""
+    client = await SseClient({"query": UPDATED}, method="GET").open()
+    assert (client.status, get_hub().size) == (200, 1)
+    await save(catalog["products"]["amp"], name="Amp over GET")
+    name, payload = await client.event()
+    assert (name, payload["data"]) == ("next", {"productUpdated": {"name": "Amp over GET"}})
+    await client.close()
+    mutation = await SseClient({"query": "mutation { revokeToken(input: {refreshToken: \"x\"})"
+                                         " { revoked } }"}, method="GET").open()
+    payload = await mutation.result()
+    assert payload["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    await mutation.close()

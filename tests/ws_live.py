@@ -173,19 +173,27 @@ class WsClient:
 
 
 class AsgiPost:
-    """One JSON POST to the ASGI application at /graphql/ (the HTTP transport, in process)."""
+    """One JSON POST to the ASGI application at /graphql/ (the HTTP transport, in process);
+    with `method="GET"`, the same parameters in the query string."""
 
     accept = b"application/json"
 
     def __init__(self, body: dict, *, headers: list | None = None,
-                 client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
+                 client: tuple[str, int] = ("127.0.0.1", 50000), method: str = "POST") -> None:
+        from urllib.parse import urlencode
+
         from project.asgi import application
 
-        self.body = json.dumps(body).encode()
+        query_string = b""
+        if method == "GET":
+            query_string = urlencode({name: value if isinstance(value, str) else json.dumps(value)
+                                      for name, value in body.items()}).encode()
+            body = {}
+        self.body = json.dumps(body).encode() if body else b""
         self.communicator = ApplicationCommunicator(application, {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": "POST", "scheme": "http", "path": "/graphql/", "raw_path": b"/graphql/",
-            "query_string": b"", "root_path": "", "client": client,
+            "method": method, "scheme": "http", "path": "/graphql/", "raw_path": b"/graphql/",
+            "query_string": query_string, "root_path": "", "client": client,
             "server": ("testserver", 80),
             "headers": [(b"host", b"testserver"), (b"accept", self.accept),
                         (b"content-type", b"application/json"), *(headers or [])],
@@ -210,8 +218,8 @@ class SseClient(AsgiPost):
     accept = b"text/event-stream"
 
     def __init__(self, body: dict, *, headers: list | None = None,
-                 client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
-        super().__init__(body, headers=headers, client=client)
+                 client: tuple[str, int] = ("127.0.0.1", 50000), method: str = "POST") -> None:
+        super().__init__(body, headers=headers, client=client, method=method)
         self.buffer = b""
         self.status: int | None = None
         self.content_type: str | None = None
