@@ -2,7 +2,8 @@
 
 Apps' service functions raise Django's `ValidationError` keyed by input field (snake_case,
 dotted for list items: `items.0.quantity`) with a `code`; the base class turns it into
-`errors: [FieldError!]!` with camelCase field names and stable upper-case codes. Problems with
+`errors: [FieldError!]!` with camelCase field names and stable upper-case codes. Each
+service function is one transaction; the mutation opens none of its own. Problems with
 who is asking (UNAUTHENTICATED, FORBIDDEN) or with the object the mutation targets (NOT_FOUND)
 stay top-level coded GraphQL errors.
 """
@@ -13,7 +14,6 @@ from typing import Any
 
 import graphene
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
 from graphene import relay
 from graphene.utils.str_converters import to_camel_case
 from graphene.utils.trim_docstring import trim_docstring
@@ -137,10 +137,10 @@ class Mutation(relay.ClientIDMutation):  # type: ignore[misc]  # graphene is unt
                                ) -> Mutation:
         input.pop("client_mutation_id", None)  # graphene copies it onto the payload
         try:
-            # Each mutation is its own transaction: a failure anywhere in it writes nothing,
-            # and never undoes another mutation of the same request that did succeed.
-            with transaction.atomic():
-                payload = cls.perform(info, **input)
+            # The service function it calls is the transaction (the apps' services own
+            # them, as the admin and the shell use the same functions): a refused write
+            # writes nothing, and never undoes another mutation of the request that succeeded.
+            payload = cls.perform(info, **input)
         except ValidationError as error:
             return cls(errors=field_errors(error))
         if payload.errors is None:

@@ -336,7 +336,7 @@ def run(request: OperationRequest) -> OperationResult:
 def execute_prepared(prepared: PreparedOperation) -> OperationResult:
     """Steps 8 to 10 for a query or mutation.
 
-    Each mutation field is its own transaction (schema/mutations.py): a response never
+    Each mutation field is its own transaction (its service function's): a response never
     reports as done a write that was rolled back.
     """
     request, record = prepared.request, prepared.record
