@@ -41,6 +41,7 @@ from django.core.cache import caches
 from django.core.signals import setting_changed
 
 from schema.client import ADDRESS_PREFIX
+from schema.errors import DependencyOutage
 
 if TYPE_CHECKING:
     from schema.errors import RequestRefused
@@ -125,6 +126,13 @@ class LeakyBucket:
         # Long enough for an empty bucket to fill up again; after that a missing key is full.
         self.ttl = int(self.capacity / self.restore_rate) + 60 if self.restore_rate else 86400
         self._redis = _redis_client(self.cache)
+        # Its cache's outages, as this bucket sees them: logged once, probed once a second.
+        self.outage = DependencyOutage(
+            logger,
+            "Throttle unavailable (the cache failed: %s): requests are not throttled until "
+            "it is back.",
+            "Throttle restored: the cache answers again.",
+        )
 
     # -- Public API ---------------------------------------------------------------------
 
@@ -226,16 +234,24 @@ def take_points(identity: str, requested: int) -> tuple[LeakyBucket, Decision] |
     point (HTTP view, websocket operations); see `refusal` for a decision that said no.
 
     None when throttling is off, or when the cache is unreachable: an outage of Redis must
-    not take the API down with it (logged).
+    not take the API down with it (fail open, logged once per outage, probed once a second).
     """
     if not settings.GRAPHQL_THROTTLE_ENABLED:
         return None
     try:
         bucket = get_bucket(identity)
-        return bucket, bucket.take(identity, requested)
-    except Exception:
+    except Exception:  # its cache cannot even be set up: unthrottled, as for an outage
         logger.warning("Throttle unavailable; request not throttled.", exc_info=True)
         return None
+    if bucket.outage.skip():
+        return None
+    try:
+        taken = bucket, bucket.take(identity, requested)
+    except Exception as error:
+        bucket.outage.failed(error)
+        return None
+    bucket.outage.recovered()
+    return taken
 
 
 def refusal(requested: int, decision: Decision) -> RequestRefused:
