@@ -399,20 +399,33 @@ def _response_cache_key(prepared: PreparedOperation) -> str | None:
                                   request.variables, "anonymous")
 
 
+_response_cache_outage = errors.DependencyOutage(
+    logger,
+    "Response cache unavailable (the cache failed: %s): queries are executed until it is back.",
+    "Response cache restored: the cache answers again.",
+)
+
+
 def _cached(key: str) -> response_cache.Entry | None:
-    """The cached entry; an unreachable cache (Redis down) is a miss, logged."""
-    try:
-        return response_cache.lookup(key)
-    except Exception:
-        logger.warning("Response cache unavailable; executing.", exc_info=True)
+    """The cached entry; an unreachable cache (Redis down) is a miss, logged once."""
+    if _response_cache_outage.skip():
         return None
+    try:
+        entry = response_cache.lookup(key)
+    except Exception as error:
+        _response_cache_outage.failed(error)
+        return None
+    _response_cache_outage.recovered()
+    return entry
 
 
 def _store(key: str, entry: response_cache.Entry) -> None:
+    if _response_cache_outage.skip():
+        return
     try:
         response_cache.store(key, entry)
-    except Exception:
-        logger.warning("Response cache unavailable; not stored.", exc_info=True)
+    except Exception as error:
+        _response_cache_outage.failed(error)
 
 
 def _response_policy(prepared: PreparedOperation, outcome: OperationResult) -> CachePolicy | None:
