@@ -64,7 +64,7 @@ from accounts.auth import (
     current_users,
     has_credentials,
 )
-from schema import pipeline
+from schema import errors, pipeline
 from schema.client import Client
 from schema.errors import RequestRefused
 from subscriptions.hub import Subscription, dumps, get_hub
@@ -76,6 +76,7 @@ from subscriptions.protocols import (
     SLOW_CLIENT,
     SUBPROTOCOL_NOT_ACCEPTABLE,
     TRANSPORT_WS,
+    TRY_AGAIN_LATER,
     LegacyProtocol,
     Subprotocol,
     TransportProtocol,
@@ -273,8 +274,10 @@ class GraphQLWebsocketConsumer(AsyncWebsocketConsumer):
         except (AuthenticationFailed, RequestRefused) as error:
             self.protocol.reject(str(error))
             return
-        except Exception as error:  # the database is down, say
-            self.protocol.reject(pipeline.OperationResult.failure(error).errors[0].message)
+        except Exception as error:  # the database is down, say: a close the client retries
+            failure = errors.unexpected(error)
+            retry = failure.code == errors.SERVICE_UNAVAILABLE
+            self.close_with(TRY_AGAIN_LATER if retry else INTERNAL_ERROR, failure.message)
             return
         if self.closed:
             return

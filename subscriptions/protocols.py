@@ -43,6 +43,9 @@ TOO_MANY_INIT = 4429
 INTERNAL_ERROR = 4500
 # Ours: the client stopped reading; its send queue stayed full (SUBSCRIPTIONS_SLOW_CLIENT_SECONDS).
 SLOW_CLIENT = 4008
+# WebSocket's "Try Again Later": the database is down while connection_init authenticates;
+# graphql-ws reconnects on it (it gives up on 4500).
+TRY_AGAIN_LATER = 1013
 
 
 class Connection(Protocol):
