@@ -61,15 +61,21 @@ def visible_review(user, review_id: int, *, lock: bool = False) -> Review:
 
 # Products ------------------------------------------------------------------------------------
 
+def _required_text(values: dict[str, Any], field: str, errors: Errors, missing: str,
+                   max_length: int = 200) -> str:
+    """A short text that must not be blank (a product's name, a review's title)."""
+    text = (values[field] or "").strip()
+    if not text:
+        errors.add(field, missing, "required")
+    elif len(text) > max_length:
+        errors.add(field, f"Use at most {max_length} characters.", "max_length")
+    return text
+
+
 def _clean_product_values(values: dict[str, Any], errors: Errors, *, creating: bool) -> dict:
     cleaned: dict[str, Any] = {}
     if "name" in values:
-        name = (values["name"] or "").strip()
-        if not name:
-            errors.add("name", "Enter a name.", "required")
-        elif len(name) > 200:
-            errors.add("name", "Use at most 200 characters.", "max_length")
-        cleaned["name"] = name
+        cleaned["name"] = _required_text(values, "name", errors, "Enter a name.")
     if "description" in values:
         cleaned["description"] = values["description"] or ""
     if "price" in values:
@@ -317,12 +323,7 @@ def _clean_review_values(values: dict[str, Any], errors: Errors, *, creating: bo
         else:
             cleaned["rating"] = rating
     if "title" in values:
-        title = (values["title"] or "").strip()
-        if not title:
-            errors.add("title", "Enter a title.", "required")
-        elif len(title) > 200:
-            errors.add("title", "Use at most 200 characters.", "max_length")
-        cleaned["title"] = title
+        cleaned["title"] = _required_text(values, "title", errors, "Enter a title.")
     if "body" in values:
         cleaned["body"] = values["body"] or ""
     if creating:
