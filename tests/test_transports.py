@@ -68,10 +68,14 @@ CASES = [
         "parent { " * 10 + "name" + " }" * 10)}),
     Case("too many aliases", {"query": "{ %s }" % " ".join(
         f"a{index}: __typename" for index in range(31))}),
-    Case("too many fields", {"query": CATALOG}, {"GRAPHQL_MAX_FIELDS": 1}),
+    Case("too many fields", {"query": "{ categories { slug name } }"}, {"GRAPHQL_MAX_FIELDS": 1}),
     Case("variables too large", {"query": CATALOG, "variables": {"pad": "x" * 20_000}}),
     Case("too costly", {"query": "{ products(first: 100) { edges { node { reviews(first: 100)"
                                  " { edges { node { rating } } } } } } }"}),
+    Case("too many nodes", {"query": "{ products(first: 50) { edges { node { name } } } }"},
+         {"GRAPHQL_MAX_NODES": 10}),
+    Case("too much introspection", {"query": "{ %s }" % " ".join(
+        f'a{index}: __type(name: "Query") {{ name }}' for index in range(4))}),
     Case("throttled", {"query": CATALOG}, {"GRAPHQL_THROTTLE_ADDRESS_BUCKET_SIZE": 2}),
     Case("persisted query not found", {"extensions": {"persistedQuery": {
         "version": 1, "sha256Hash": sha256(PERSISTED)}}}),
@@ -85,6 +89,21 @@ CASES = [
          {"GRAPHQL_INTROSPECTION": "staff"}, staff=True),
     Case("internal error", {"query": CATALOG}, fails_internally=True),
 ]
+
+
+# What each case must answer (every transport alike): its error codes.
+EXPECTED_CODES = {
+    "query": [], "mutation": ["UNAUTHENTICATED"], "parse error": ["GRAPHQL_PARSE_FAILED"],
+    "validation error": ["GRAPHQL_VALIDATION_FAILED"], "bad variables": ["BAD_USER_INPUT"],
+    "document too large": ["DOCUMENT_TOO_LARGE"], "too many tokens": ["MAX_TOKENS_EXCEEDED"],
+    "too deep": ["MAX_DEPTH_EXCEEDED"], "too many aliases": ["MAX_ALIASES_EXCEEDED"],
+    "too many fields": ["MAX_FIELDS_EXCEEDED"], "variables too large": ["VARIABLES_TOO_LARGE"],
+    "too costly": ["MAX_COST_EXCEEDED"], "too many nodes": ["MAX_NODES_EXCEEDED"],
+    "too much introspection": ["MAX_INTROSPECTION_EXCEEDED"], "throttled": ["THROTTLED"],
+    "persisted query not found": ["PERSISTED_QUERY_NOT_FOUND"], "persisted query by hash": [],
+    "introspection, anonymous": ["INTROSPECTION_DISABLED"], "introspection, staff": [],
+    "internal error": ["INTERNAL"],
+}
 
 
 @dataclass
@@ -201,6 +220,7 @@ async def test_every_transport_reports_the_same(case, catalog, users, caplog, mo
         if outcome.cost is not None or transport in ("http", "graphql-sse"):
             assert outcome.cost == http.cost, transport
     assert len(http.log) == 1
+    assert http.codes == EXPECTED_CODES[case.name]
     assert sorted(set(http.codes)) == sorted(set(http.log[0]["codes"]))
 
 
