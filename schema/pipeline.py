@@ -396,7 +396,14 @@ def _response_cache_key(prepared: PreparedOperation) -> str | None:
     if policy.scope != PUBLIC or not policy.cacheable or not _anonymous(request.context):
         return None
     return response_cache.key_for(prepared.entry.hash, request.operation_name,
-                                  request.variables, "anonymous")
+                                  request.variables, "anonymous", _origin(request.context))
+
+
+def _origin(context: Any) -> str:
+    """The origin an HTTP response's absolute URLs (images) are built on: part of what it
+    says, so of its cache key; none for other transports (their URLs are relative)."""
+    build_absolute_uri = getattr(context, "build_absolute_uri", None)
+    return str(build_absolute_uri("/")) if callable(build_absolute_uri) else ""
 
 
 _response_cache_outage = errors.DependencyOutage(

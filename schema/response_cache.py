@@ -2,9 +2,10 @@
 
 Only a query that an anonymous viewer may share with every other anonymous viewer is stored:
 its policy (schema/cache_control.py) is PUBLIC and cacheable, and it was answered without an
-error. An entry is keyed by the document's hash, the operation, the variables and the viewer
-class, and holds the data as JSON, the actual cost, the policy, and tags: `Type:pk` of every
-object the response contains and `list:Type` of every list it selects.
+error. An entry is keyed by the document's hash, the operation, the variables, the viewer
+class and the request's origin (image URLs are absolute on it), and holds the data as JSON,
+the actual cost, the policy, and tags: `Type:pk` of every object the response contains and
+`list:Type` of every list it selects.
 
 Invalidation is by tag. Each invalidation takes the next number of a global epoch and writes
 it on its tags; an entry records the epoch read *before* its execution, and is valid while
@@ -66,8 +67,9 @@ def _cache() -> Any:
 
 
 def key_for(document_hash: str, operation_name: str | None, variables: dict[str, Any] | None,
-            viewer_class: str) -> str:
-    material = encoding.dumps([document_hash, operation_name, variables or {}, viewer_class])
+            viewer_class: str, origin: str = "") -> str:
+    material = encoding.dumps([document_hash, operation_name, variables or {}, viewer_class,
+                               origin])
     return ENTRY_PREFIX + hashlib.sha256(material).hexdigest()
 
 

@@ -92,6 +92,20 @@ def test_a_cached_public_answer_is_never_served_to_another_viewer_class(catalog,
             if record.name == "vitrine.requests"] == [None]  # not consulted
 
 
+@pytest.mark.django_db
+def test_a_cached_answer_keeps_the_image_urls_of_its_own_host(catalog, settings):
+    settings.MEDIA_BASE_URL = ""  # image URLs absolute on the request's host
+    query = '{ product(slug: "%s") { images { url } } }' % catalog["products"]["cans"].slug
+
+    def urls(host: str) -> list[str]:
+        body = get(Client(), query, HTTP_HOST=host).json()
+        return [image["url"] for image in body["data"]["product"]["images"]]
+
+    assert urls("testserver")[0].startswith("http://testserver/")
+    assert urls("localhost")[0].startswith("http://localhost/")
+    assert urls("testserver")[0].startswith("http://testserver/")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_after_update_product_the_next_get_and_post_show_the_new_price(catalog, users):
     amp = catalog["products"]["amp"]
