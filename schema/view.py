@@ -148,6 +148,11 @@ def _optional_map(name: str, value: Any, *, json_text: bool) -> dict[str, Any] |
     raise _bad_request(f"`{name}` must be a map (a JSON object).")
 
 
+def _error_media_type(request: HttpRequest) -> str:
+    """What to answer an error before the body was read in: what the client accepts, or JSON."""
+    return negotiate(request.headers.get("Accept")) or APPLICATION_JSON
+
+
 def _mutations_need_post(operation_type: OperationType) -> RequestRefused | None:
     """GET is safe: a mutation over GET would let a link or an image write."""
     if operation_type != OperationType.MUTATION:
@@ -225,12 +230,10 @@ class VitrineGraphQLView(GraphQLView):  # type: ignore[misc]  # graphene-django 
                 authenticate_request(request)
         except AuthenticationFailed as failure:
             return self.authentication_failed(request, failure)
-        except RequestRefused as refused:
-            media_type = negotiate(request.headers.get("Accept")) or APPLICATION_JSON
-            return self.respond(request, pipeline.OperationResult.refusal(refused), media_type)
-        except Exception as error:  # the database is down, say
-            media_type = negotiate(request.headers.get("Accept")) or APPLICATION_JSON
-            return self.respond(request, pipeline.OperationResult.failure(error), media_type)
+        except Exception as error:  # RATE_LIMITED before any lookup, or the database is down
+            result = (pipeline.OperationResult.refusal(error) if isinstance(error, RequestRefused)
+                      else pipeline.OperationResult.failure(error))
+            return self.respond(request, result, _error_media_type(request))
         if request.method == "GET" and self.graphiql and self.can_display_graphiql(
             request, request.GET
         ):
@@ -257,11 +260,7 @@ class VitrineGraphQLView(GraphQLView):  # type: ignore[misc]  # graphene-django 
             media_type = accepted
             result = self.execute_operation(request, self._read_body(request))
         except HttpError as error:
-            response: HttpResponse = error.response
-            body = self.json_encode(request, {"errors": [self.format_error(error)]})
-            response.content = body
-            response["Content-Type"] = f"{media_type}; charset=utf-8"
-            return response
+            return self.http_error_response(request, error, media_type)
         return self.respond(request, result, media_type)
 
     def _read_body(self, request: HttpRequest) -> RequestData:
@@ -351,10 +350,18 @@ class VitrineGraphQLView(GraphQLView):  # type: ignore[misc]  # graphene-django 
             response[name] = value
         return http_caching.apply(request, response, result)
 
+    def http_error_response(self, request: HttpRequest, error: HttpError,
+                            media_type: str) -> HttpResponse:
+        """A malformed HTTP request's 4xx, its body a coded JSON error."""
+        response: HttpResponse = error.response
+        response.content = self.json_encode(request, {"errors": [self.format_error(error)]})
+        response["Content-Type"] = f"{media_type}; charset=utf-8"
+        return response
+
     def authentication_failed(self, request: HttpRequest,
                               failure: AuthenticationFailed) -> HttpResponse:
         """A credential was sent but is not valid: 401 with an UNAUTHENTICATED error."""
-        media_type = negotiate(request.headers.get("Accept")) or APPLICATION_JSON
+        media_type = _error_media_type(request)
         error = errors.Unauthenticated(str(failure))
         response = HttpResponse(
             self.json_encode(request, {"errors": [self.format_error(error)]}),
@@ -414,10 +421,7 @@ class VitrineGraphQLView(GraphQLView):  # type: ignore[misc]  # graphene-django 
                 _refusal(request.method, streaming=True),
             )
         except HttpError as error:
-            response: HttpResponse = error.response
-            response.content = self.json_encode(request, {"errors": [self.format_error(error)]})
-            response["Content-Type"] = f"{APPLICATION_JSON}; charset=utf-8"
-            return response
+            return self.http_error_response(request, error, APPLICATION_JSON)
         if isinstance(operation, pipeline.OperationResult):
             return self.respond(request, operation, APPLICATION_JSON)
         return event_stream.respond(request, operation)
