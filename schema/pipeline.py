@@ -46,7 +46,9 @@ from graphql import (
     get_operation_ast,
 )
 
+from accounts.viewer import is_signed_in
 from dataloaders import registry as loader_registry
+from products.media import request_origin
 from schema import (
     document_cache,
     encoding,
@@ -384,7 +386,7 @@ def _run(prepared: PreparedOperation, key: str | None) -> tuple[OperationResult,
 
 
 def _anonymous(context: Any) -> bool:
-    return not getattr(context.user, "is_authenticated", False) and context.client.api_key is None
+    return not is_signed_in(context.user) and context.client.api_key is None
 
 
 def _response_cache_key(prepared: PreparedOperation) -> str | None:
@@ -402,8 +404,7 @@ def _response_cache_key(prepared: PreparedOperation) -> str | None:
 def _origin(context: Any) -> str:
     """The origin an HTTP response's absolute URLs (images) are built on: part of what it
     says, so of its cache key; none for other transports (their URLs are relative)."""
-    build_absolute_uri = getattr(context, "build_absolute_uri", None)
-    return str(build_absolute_uri("/")) if callable(build_absolute_uri) else ""
+    return request_origin(context) or ""
 
 
 _response_cache_outage = errors.DependencyOutage(

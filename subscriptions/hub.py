@@ -43,7 +43,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.auth import SESSION, Credential, current_users
-from accounts.viewer import is_staff
+from accounts.viewer import is_signed_in, is_staff
 from schema import encoding
 from schema.pipeline import OperationContext, PreparedOperation, execute_event
 from subscriptions import outbox
@@ -72,7 +72,7 @@ def viewer_class(user: Any, prepared: PreparedOperation) -> str:
     only; staff share one class unless the operation selects a field declared per-viewer
     (schema/per_viewer.py).
     """
-    if user is None or not user.is_authenticated:
+    if not is_signed_in(user):
         return "anonymous"
     if is_staff(user) and not prepared.per_viewer:
         return "staff"
