@@ -28,7 +28,6 @@ from typing import Any
 
 import graphene
 from graphene.types.unmountedtype import UnmountedType
-from graphene.utils.str_converters import to_camel_case
 from graphql import (
     DocumentNode,
     GraphQLList,
@@ -36,15 +35,10 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
-    TypeInfo,
-    TypeInfoVisitor,
-    Visitor,
     get_named_type,
-    visit,
 )
-from graphql.language import FieldNode
 
-from schema.per_viewer import per_viewer_fields
+from schema.per_viewer import field_markers, per_viewer_fields, selected_fields
 
 PUBLIC = "public"
 PRIVATE = "private"
@@ -84,48 +78,12 @@ def _hints(schema: GraphQLSchema) -> tuple[dict[str, CachePolicy],
                                            dict[tuple[str, str], CachePolicy]]:
     """(hints by type name, hints by (type name, field name)), collected once."""
     types: dict[str, CachePolicy] = {}
-    fields: dict[tuple[str, str], CachePolicy] = {}
     for type_name, graphql_type in schema.type_map.items():
         graphene_type = getattr(graphql_type, "graphene_type", None)
         hint = graphene_type.__dict__.get(MARKER) if graphene_type is not None else None
         if hint is not None:
             types[type_name] = hint
-        declared = getattr(getattr(graphene_type, "_meta", None), "fields", None) or {}
-        for attname, field in declared.items():
-            field_hint = getattr(field, MARKER, None)
-            if field_hint is not None:
-                name = getattr(field, "name", None) or to_camel_case(attname)
-                fields[(type_name, name)] = field_hint
-    return types, fields
-
-
-class _PolicyWalker(Visitor):
-    def __init__(self, schema: GraphQLSchema, type_info: TypeInfo) -> None:
-        super().__init__()
-        self.type_info = type_info
-        self.types, self.fields = _hints(schema)
-        self.per_viewer = per_viewer_fields(schema)
-        self.policy: CachePolicy | None = None
-        self.private = False
-        self.lists: set[str] = set()
-
-    def _apply(self, hint: CachePolicy | None) -> None:
-        if hint is not None:
-            self.policy = hint if self.policy is None else self.policy.restrict(hint)
-
-    def enter_field(self, node: FieldNode, *_args: Any) -> None:
-        parent = self.type_info.get_parent_type()
-        field_def = self.type_info.get_field_def()
-        if parent is None or field_def is None:
-            return
-        key = (parent.name, node.name.value)
-        self.private = self.private or key in self.per_viewer
-        self._apply(self.fields.get(key))
-        named = get_named_type(field_def.type)
-        self._apply(self.types.get(named.name))
-        node_type = _listed_type(field_def.type)
-        if node_type is not None:
-            self.lists.add(node_type)
+    return types, field_markers(schema, MARKER)
 
 
 def _listed_type(field_type: Any) -> str | None:
@@ -153,10 +111,24 @@ class DocumentPolicy:
 
 
 def document_policy(schema: GraphQLSchema, document: DocumentNode) -> DocumentPolicy:
-    type_info = TypeInfo(schema)
-    walker = _PolicyWalker(schema, type_info)
-    visit(document, TypeInfoVisitor(type_info, walker))
-    policy = walker.policy or NOT_CACHEABLE
-    if walker.private:
+    types, fields = _hints(schema)
+    per_viewer = per_viewer_fields(schema)
+    policy: CachePolicy | None = None
+    private = False
+    lists = set()
+    for key in selected_fields(schema, document):
+        parent = schema.get_type(key[0])
+        field_def = getattr(parent, "fields", {}).get(key[1])
+        if field_def is None:  # __typename, __schema, __type: no hint, no list
+            continue
+        private = private or key in per_viewer
+        for hint in (fields.get(key), types.get(get_named_type(field_def.type).name)):
+            if hint is not None:
+                policy = hint if policy is None else policy.restrict(hint)
+        listed = _listed_type(field_def.type)
+        if listed is not None:
+            lists.add(listed)
+    policy = policy or NOT_CACHEABLE
+    if private:
         policy = CachePolicy(policy.max_age, PRIVATE)
-    return DocumentPolicy(policy, frozenset(walker.lists))
+    return DocumentPolicy(policy, frozenset(lists))

@@ -36,17 +36,24 @@ def per_viewer(field: graphene.Field | UnmountedType) -> graphene.Field:
     return field
 
 
-@lru_cache(maxsize=4)
-def per_viewer_fields(schema: GraphQLSchema) -> frozenset[tuple[str, str]]:
-    """(type name, field name) of every marked field of `schema`, in GraphQL names."""
-    marked = set()
+def field_markers(schema: GraphQLSchema, marker: str) -> dict[tuple[str, str], Any]:
+    """{(type name, field name): the field's `marker` attribute} for every graphene field of
+    `schema` that carries one, in GraphQL names (per-viewer here, cache hints too)."""
+    found = {}
     for type_name, graphql_type in schema.type_map.items():
         graphene_type = getattr(graphql_type, "graphene_type", None)
         fields = getattr(getattr(graphene_type, "_meta", None), "fields", None) or {}
         for attname, field in fields.items():
-            if getattr(field, MARKER, False):
-                marked.add((type_name, getattr(field, "name", None) or to_camel_case(attname)))
-    return frozenset(marked)
+            value = getattr(field, marker, None)
+            if value is not None:
+                found[(type_name, getattr(field, "name", None) or to_camel_case(attname))] = value
+    return found
+
+
+@lru_cache(maxsize=4)
+def per_viewer_fields(schema: GraphQLSchema) -> frozenset[tuple[str, str]]:
+    """(type name, field name) of every marked field of `schema`, in GraphQL names."""
+    return frozenset(field_markers(schema, MARKER))
 
 
 class _SelectedFields(Visitor):
